@@ -1,0 +1,61 @@
+"""Writer schemas fetched from the registry by id, parsed once and cached."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import fastavro
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from flink_job.validation import SchemaNotFound
+
+log = logging.getLogger(__name__)
+
+# Confluent API error code for "schema not found"; Apicurio answers with the same code.
+SCHEMA_NOT_FOUND = 40403
+
+
+class WriterSchemaCache:
+    """Look up writer schemas by id, retrying while the registry is unreachable.
+
+    Only an answer from the registry that the id does not exist raises SchemaNotFound;
+    while it cannot be reached, the lookup waits with capped exponential backoff, so the
+    job slows down instead of rejecting messages it could read a moment later.
+    """
+
+    def __init__(self, registry_url: str, max_backoff_s: float = 10.0):
+        self._client = SchemaRegistryClient({"url": registry_url})
+        self._parsed: dict[int, dict] = {}
+        self._max_backoff_s = max_backoff_s
+
+    def __call__(self, schema_id: int) -> dict:
+        parsed = self._parsed.get(schema_id)
+        if parsed is None:
+            parsed = self._fetch(schema_id)
+            self._parsed[schema_id] = parsed
+        return parsed
+
+    def _fetch(self, schema_id: int) -> dict:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                schema = self._client.get_schema(schema_id)
+                break
+            except SchemaRegistryError as error:
+                if error.http_status_code == 404 or error.error_code == SCHEMA_NOT_FOUND:
+                    raise SchemaNotFound(schema_id) from error
+                failure = error
+            except Exception as error:  # connection errors come from the HTTP library
+                failure = error
+            delay = min(self._max_backoff_s, 0.25 * 2 ** min(attempt, 8))
+            log.warning("schema registry lookup of id %s failed (attempt %s, retry in %.1fs): %s",
+                        schema_id, attempt, delay, failure)
+            time.sleep(delay)
+        if schema.schema_type not in (None, "AVRO"):
+            raise SchemaNotFound(schema_id)
+        log.info("cached writer schema id %s", schema_id)
+        return fastavro.parse_schema(json.loads(schema.schema_str))

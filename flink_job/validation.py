@@ -1,0 +1,410 @@
+"""Decode, check and normalise one Kafka message against the contract.
+
+The job and the tests both call `MessageValidator.validate`, so every rule lives here once.
+A message either becomes a `ValidProfile` (values in contract order, ready for the `users`
+table) or a `Rejection` with one `Reason` per broken rule, each naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable
+
+import fastavro
+
+from userstream.contract import Contract, FieldSpec
+
+MAGIC_BYTE = 0
+HEADER_SIZE = 5  # magic byte + 4-byte big-endian schema id (Confluent wire format)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?\(?[0-9][0-9 ()+.\-x]*$")
+_WHITESPACE = re.compile(r"\s+")
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_EPOCH = dt.date(1970, 1, 1)
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One broken rule: the field (or `message`), a code for machines and a sentence for people."""
+
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ValidProfile:
+    """Normalised values in contract field order, plus the schema id the producer used."""
+
+    values: tuple
+    schema_id: int
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a message cannot be stored; `user_id` is set when it could be read."""
+
+    reasons: tuple[Reason, ...]
+    schema_id: int | None = None
+    user_id: int | None = None
+
+    def codes(self) -> str:
+        return ";".join(f"{reason.field}:{reason.code}" for reason in self.reasons)
+
+    def reasons_json(self) -> str:
+        return json.dumps([reason.as_dict() for reason in self.reasons], ensure_ascii=False)
+
+
+class SchemaNotFound(LookupError):
+    """The registry answered that no schema has this id."""
+
+
+WriterSchemaLookup = Callable[[int], dict]
+
+
+class MessageValidator:
+    """Turn raw Kafka message bytes into a ValidProfile or a Rejection.
+
+    `lookup_schema(schema_id)` returns the parsed writer schema or raises SchemaNotFound;
+    any other exception from it is a transient failure that the caller retries.
+    """
+
+    def __init__(self, contract: Contract, lookup_schema: WriterSchemaLookup):
+        self._contract = contract
+        self._lookup_schema = lookup_schema
+        self._checks = {spec.name: _field_check(spec) for spec in contract.fields}
+        self._order_rules = [
+            (spec.name, spec.not_after) for spec in contract.fields if spec.not_after
+        ]
+
+    def validate(self, key: bytes | None, value: bytes | None) -> ValidProfile | Rejection:
+        framing = _check_framing(value)
+        if framing is not None:
+            return Rejection((framing,))
+        schema_id = int.from_bytes(value[1:HEADER_SIZE], "big")
+        try:
+            writer_schema = self._lookup_schema(schema_id)
+        except SchemaNotFound:
+            return Rejection(
+                (Reason("message", "unknown_schema_id",
+                        f"schema id {schema_id} is not in the registry; register the "
+                        "producer's schema or fix the producer's registry URL"),),
+                schema_id=schema_id,
+            )
+        record = _decode(value, writer_schema)
+        if isinstance(record, Reason):
+            return Rejection((record,), schema_id=schema_id)
+        return self._check_record(key, record, schema_id)
+
+    def _check_record(self, key: bytes | None, record: dict, schema_id: int):
+        values: dict[str, Any] = {}
+        reasons: list[Reason] = []
+        for spec in self._contract.fields:
+            raw = record.get(spec.name, _MISSING)
+            if raw is _MISSING:
+                raw = spec.default if spec.has_default else _MISSING
+            value, reason = self._checks[spec.name](raw)
+            values[spec.name] = value
+            if reason is not None:
+                reasons.append(reason)
+        reasons.extend(self._check_order(values))
+        user_id = values.get("user_id")
+        reasons.extend(_check_key(key, user_id))
+        if reasons:
+            safe_id = user_id if isinstance(user_id, int) else None
+            return Rejection(tuple(reasons), schema_id=schema_id, user_id=safe_id)
+        ordered = tuple(values[name] for name in self._contract.field_names)
+        return ValidProfile(ordered, schema_id)
+
+    def _check_order(self, values: dict) -> list[Reason]:
+        reasons = []
+        for earlier_name, later_name in self._order_rules:
+            earlier, later = values.get(earlier_name), values.get(later_name)
+            if earlier is None or later is None:
+                continue
+            later_day = later.date() if isinstance(later, dt.datetime) else later
+            if earlier > later_day:
+                reasons.append(Reason(
+                    earlier_name, "out_of_order",
+                    f"{earlier_name} {earlier.isoformat()} is after {later_name} "
+                    f"{later.isoformat()}; {earlier_name} must not be later",
+                ))
+        return reasons
+
+
+def _check_framing(value: bytes | None) -> Reason | None:
+    if value is None:
+        return Reason("message", "tombstone",
+                      "the message has no value (a tombstone); profiles are never deleted "
+                      "by tombstones, so send the full profile")
+    if len(value) == 0:
+        return Reason("message", "empty", "the message value is empty; send an Avro record")
+    if len(value) <= HEADER_SIZE or value[0] != MAGIC_BYTE:
+        return Reason("message", "not_wire_format",
+                      f"the value ({len(value)} bytes, first byte {value[0]}) is not in the "
+                      "Confluent wire format; serialize it with the registry's Avro serializer")
+    return None
+
+
+def _decode(value: bytes, writer_schema: dict) -> dict | Reason:
+    stream = io.BytesIO(value)
+    stream.seek(HEADER_SIZE)
+    try:
+        record = fastavro.schemaless_reader(stream, writer_schema, None)
+    except (EOFError, StopIteration, ValueError, TypeError, IndexError, UnicodeDecodeError,
+            InvalidOperation) as error:
+        return Reason("message", "undecodable",
+                      f"the Avro body does not decode with its writer schema ({type(error).__name__});"
+                      " the message is truncated or was written with another schema")
+    if stream.tell() != len(value):
+        return Reason("message", "undecodable",
+                      f"{len(value) - stream.tell()} bytes follow the Avro record; the message "
+                      "was written with another schema than its id names")
+    if not isinstance(record, dict):
+        return Reason("message", "not_a_record", "the writer schema is not an Avro record")
+    return record
+
+
+def _check_key(key: bytes | None, user_id: Any) -> list[Reason]:
+    if key is None or not isinstance(user_id, int):
+        return []
+    if key != str(user_id).encode("ascii"):
+        shown = key[:20].decode("utf-8", "replace")
+        return [Reason("message", "key_mismatch",
+                       f"the message key {shown!r} is not the user_id {user_id}; key each "
+                       "message by its user_id so versions of a user stay in order")]
+    return []
+
+
+Check = Callable[[Any], "tuple[Any, Reason | None]"]
+
+
+def _field_check(spec: FieldSpec) -> Check:
+    kind_check = _KIND_CHECKS[spec.kind](spec)
+
+    def check(raw: Any):
+        if raw is _MISSING:
+            return None, Reason(spec.name, "missing",
+                                f"{spec.name} is missing and has no default; add it to the "
+                                "producer's schema")
+        if raw is None or (isinstance(raw, str) and spec.kind != "string" and not raw.strip()):
+            if spec.nullable:
+                return None, None
+            return None, Reason(spec.name, "required", f"{spec.name} is null but required")
+        return kind_check(raw)
+
+    return check
+
+
+def _string_check(spec: FieldSpec) -> Check:
+    is_address = spec.name == "address"
+    format_check = _FORMAT_CHECKS.get(spec.format)
+
+    def check(raw: Any):
+        if not isinstance(raw, str):
+            return None, _wrong_type(spec, raw, "a string")
+        value = _LINE_BREAKS.sub(", ", raw.strip()) if is_address else raw.strip()
+        if is_address:
+            value = _WHITESPACE.sub(" ", value)
+        if not value:
+            if spec.nullable:
+                return None, None
+            return None, Reason(spec.name, "required", f"{spec.name} is empty but required")
+        if spec.max_length is not None and len(value) > spec.max_length:
+            return None, Reason(
+                spec.name, "too_long",
+                f"{spec.name} has {len(value)} characters; the maximum is {spec.max_length}. "
+                "Shorten it at the source; values are never truncated",
+            )
+        if spec.max_bytes is not None and len(value.encode("utf-8")) > spec.max_bytes:
+            return None, Reason(
+                spec.name, "too_long",
+                f"{spec.name} has {len(value.encode('utf-8'))} bytes in UTF-8; "
+                f"the maximum is {spec.max_bytes}",
+            )
+        if format_check is not None:
+            return format_check(spec, value)
+        return value, None
+
+    return check
+
+
+def _email(spec: FieldSpec, value: str):
+    value = value.lower()
+    if not _EMAIL.match(value):
+        return None, Reason(spec.name, "invalid_format",
+                            f"{spec.name} {value!r} is not an email address (local@domain.tld)")
+    return value, None
+
+
+def _url(spec: FieldSpec, value: str):
+    if not value.lower().startswith(("http://", "https://")) or " " in value:
+        return None, Reason(spec.name, "invalid_format",
+                            f"{spec.name} {value!r} is not an http or https URL")
+    return value, None
+
+
+def _phone(spec: FieldSpec, value: str):
+    digits = sum(character.isdigit() for character in value)
+    if not _PHONE.match(value) or digits < 7:
+        return None, Reason(spec.name, "invalid_format",
+                            f"{spec.name} {value!r} is not a phone number (digits, spaces, "
+                            "+ ( ) . - and x for an extension; at least 7 digits)")
+    return value, None
+
+
+_FORMAT_CHECKS = {"email": _email, "url": _url, "phone": _phone}
+
+
+def _int_check(spec: FieldSpec) -> Check:
+    def check(raw: Any):
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            return None, _wrong_type(spec, raw, "an integer")
+        return _in_range(spec, raw)
+
+    return check
+
+
+def _in_range(spec: FieldSpec, value: Any):
+    low, high = _bound(spec, spec.minimum), _bound(spec, spec.maximum)
+    if (low is not None and value < low) or (high is not None and value > high):
+        shown = value.isoformat() if hasattr(value, "isoformat") else value
+        return None, Reason(spec.name, "out_of_range",
+                            f"{spec.name} {shown} is outside {_shown(low)}..{_shown(high)}")
+    return value, None
+
+
+def _bound(spec: FieldSpec, bound: Any):
+    if bound is None:
+        return None
+    if spec.kind == "date" and isinstance(bound, str):
+        return dt.date.fromisoformat(bound)
+    return bound
+
+
+def _shown(bound: Any) -> str:
+    if bound is None:
+        return ""
+    return bound.isoformat() if hasattr(bound, "isoformat") else str(bound)
+
+
+def _enum_check(spec: FieldSpec) -> Check:
+    # A value that equals a symbol ignoring case and surrounding spaces is stored with the
+    # contract's spelling (`male` -> `Male`); anything else is rejected.
+    by_folded = {symbol.casefold(): symbol for symbol in spec.symbols}
+
+    def check(raw: Any):
+        if not isinstance(raw, str):
+            return None, _wrong_type(spec, raw, "an enum symbol")
+        symbol = by_folded.get(raw.strip().casefold())
+        if symbol is None:
+            return None, Reason(spec.name, "invalid_enum",
+                                f"{spec.name} {raw!r} is not one of {', '.join(spec.symbols)}")
+        return symbol, None
+
+    return check
+
+
+def _date_check(spec: FieldSpec) -> Check:
+    def check(raw: Any):
+        if isinstance(raw, dt.datetime):
+            raw = raw.date()
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = _EPOCH + dt.timedelta(days=raw)
+        elif isinstance(raw, str):
+            try:
+                raw = dt.date.fromisoformat(raw.strip())
+            except ValueError:
+                return None, Reason(spec.name, "invalid_date",
+                                    f"{spec.name} {raw!r} is not a calendar date (YYYY-MM-DD)")
+        if not isinstance(raw, dt.date):
+            return None, _wrong_type(spec, raw, "a date")
+        if raw > dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1):
+            return None, Reason(spec.name, "out_of_range",
+                                f"{spec.name} {raw.isoformat()} is in the future")
+        return _in_range(spec, raw)
+
+    return check
+
+
+def _timestamp_check(spec: FieldSpec) -> Check:
+    # DATETIME has no zone: the value is converted to UTC and stored to the second.
+    def check(raw: Any):
+        if isinstance(raw, str):
+            try:
+                raw = dt.datetime.fromisoformat(raw.strip())
+            except ValueError:
+                return None, Reason(spec.name, "invalid_timestamp",
+                                    f"{spec.name} {raw!r} is not an ISO 8601 timestamp")
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = dt.datetime.fromtimestamp(raw / 1000, dt.timezone.utc)
+        if not isinstance(raw, dt.datetime):
+            return None, _wrong_type(spec, raw, "a timestamp")
+        if raw.tzinfo is not None:
+            raw = raw.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = raw.replace(microsecond=0)
+        if value.year < 1970 or value > _utc_now() + dt.timedelta(days=1):
+            return None, Reason(spec.name, "out_of_range",
+                                f"{spec.name} {value.isoformat()} is before 1970 or in the future")
+        return value, None
+
+    return check
+
+
+def _decimal_check(spec: FieldSpec) -> Check:
+    limit = Decimal(10) ** (spec.precision - spec.scale)
+    quantum = Decimal(1).scaleb(-spec.scale)
+
+    def check(raw: Any):
+        if isinstance(raw, (int, str)) and not isinstance(raw, bool):
+            try:
+                raw = Decimal(raw)
+            except InvalidOperation:
+                return None, _wrong_type(spec, raw, "a decimal number")
+        if not isinstance(raw, Decimal) or not raw.is_finite():
+            return None, _wrong_type(spec, raw, "a decimal number")
+        if raw != raw.quantize(quantum, rounding="ROUND_DOWN"):
+            return None, Reason(spec.name, "invalid_scale",
+                                f"{spec.name} {raw} has more than {spec.scale} decimal places")
+        if abs(raw) >= limit:
+            return None, Reason(spec.name, "out_of_range",
+                                f"{spec.name} {raw} needs more than {spec.precision} digits "
+                                f"with {spec.scale} decimals; the largest is {limit - quantum}")
+        return raw.quantize(quantum), None
+
+    return check
+
+
+def _long_check(spec: FieldSpec) -> Check:
+    return _int_check(spec)
+
+
+def _wrong_type(spec: FieldSpec, raw: Any, expected: str) -> Reason:
+    return Reason(spec.name, "wrong_type",
+                  f"{spec.name} is a {type(raw).__name__}, expected {expected}; "
+                  "fix the producer's schema")
+
+
+_KIND_CHECKS = {
+    "string": _string_check,
+    "int": _int_check,
+    "long": _long_check,
+    "enum": _enum_check,
+    "date": _date_check,
+    "timestamp": _timestamp_check,
+    "decimal": _decimal_check,
+}
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

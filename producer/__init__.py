@@ -1,0 +1,1 @@
+"""Generate user profiles for the userstream topic, valid ones and deliberately broken ones."""

@@ -1,0 +1,197 @@
+"""Publish generated profiles to Kafka, Avro-encoded against the schema registry."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from producer import invalid
+from producer.generator import ProfileGenerator
+from userstream.config import Config
+from userstream.contract import default_contract
+
+log = logging.getLogger(__name__)
+INVALID_HEADER = "userstream-invalid-kind"
+
+
+@dataclass
+class Counts:
+    """Delivery outcomes reported by the broker, and messages still waiting for one."""
+
+    produced: int = 0
+    delivered: int = 0
+    failed: int = 0
+    invalid_by_kind: dict = field(default_factory=dict)
+
+    @property
+    def pending(self) -> int:
+        return self.produced - self.delivered - self.failed
+
+
+class ProfilePublisher:
+    """Encode profiles with the registry's Avro serializer and send them keyed by user_id.
+
+    The producer is idempotent with acks=all, so a retried send is written once. Delivery
+    reports are served after every send; `report` (a writable text file) receives one JSON
+    line per acknowledged message with its partition, offset, user_id and invalid kind.
+    """
+
+    def __init__(self, config: Config, generator: ProfileGenerator, invalid_rate: float = 0.0,
+                 seed: int | None = None, report: IO[str] | None = None):
+        if not 0.0 <= invalid_rate <= 1.0:
+            raise ValueError(f"invalid rate {invalid_rate} is outside 0..1; pass a share such "
+                             "as 0.1 for 10%")
+        self._config = config
+        self._generator = generator
+        self._invalid_rate = invalid_rate
+        self._rng = random.Random(seed)
+        self._report = report
+        self.counts = Counts()
+        registry = SchemaRegistryClient({"url": config.registry_url})
+        self._serializer = AvroSerializer(
+            registry, default_contract().schema_str(),
+            conf={"auto.register.schemas": True, "subject.name.strategy": self._subject},
+        )
+        self._context = SerializationContext(config.topic, MessageField.VALUE)
+        self._producer = Producer({
+            "bootstrap.servers": config.kafka_bootstrap,
+            "client.id": "userstream-producer",
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 20,
+            "compression.type": "lz4",
+            "message.timeout.ms": 120000,
+        })
+
+    def _subject(self, _context, _record_name) -> str:
+        return self._config.subject
+
+    def send_one(self) -> None:
+        """Generate, encode and send one message; a share of them broken on purpose."""
+        profile = self._generator.next_profile()
+        kind = None
+        if self._invalid_rate and self._rng.random() < self._invalid_rate:
+            kind = invalid.choose_kind(self._rng)
+        key = str(profile["user_id"]).encode("ascii")
+        if kind == "decimal_overflow":
+            # The serializer refuses a decimal wider than the contract, so this kind is
+            # encoded by hand under the contract's schema id.
+            schema_id = int.from_bytes(self._serializer(profile, self._context)[1:5], "big")
+            value = invalid.encode_violation(kind, profile, schema_id)
+        elif kind in invalid.CONTRACT_VIOLATIONS:
+            value = self._serializer(invalid.break_profile(kind, profile), self._context)
+        else:
+            value = self._serializer(profile, self._context)
+        if kind in invalid.MALFORMED:
+            value = invalid.break_message(kind, value)
+        headers = [(INVALID_HEADER, kind.encode())] if kind else None
+        self._produce(key, value, headers, profile["user_id"], kind)
+
+    def _produce(self, key, value, headers, user_id, kind) -> None:
+        def on_delivery(error, message):
+            self._on_delivery(error, message, user_id, kind)
+
+        while True:
+            try:
+                self._producer.produce(self._config.topic, value=value, key=key,
+                                       headers=headers, on_delivery=on_delivery)
+                break
+            except BufferError:
+                # The local queue is full: serve delivery reports until there is room.
+                self._producer.poll(0.1)
+        self.counts.produced += 1
+        if kind:
+            self.counts.invalid_by_kind[kind] = self.counts.invalid_by_kind.get(kind, 0) + 1
+        self._producer.poll(0)
+
+    def _on_delivery(self, error, message, user_id, kind) -> None:
+        if error is not None:
+            self.counts.failed += 1
+            log.error("delivery failed for user_id %s: %s", user_id, error)
+            return
+        self.counts.delivered += 1
+        if self._report is not None:
+            self._report.write(json.dumps({
+                "partition": message.partition(), "offset": message.offset(),
+                "user_id": user_id, "kind": kind,
+            }) + "\n")
+
+    def flush(self, timeout_s: float = 60.0) -> int:
+        """Wait for outstanding deliveries; return how many are still unconfirmed."""
+        remaining = self._producer.flush(timeout_s)
+        if self._report is not None:
+            self._report.flush()
+        return remaining
+
+
+def run(config: Config, *, count: int | None, rate: float | None, batch_size: int,
+        interval_s: tuple[float, float], seed: int | None, invalid_rate: float,
+        stop: threading.Event, report_path: Path | None = None, first_user_id: int = 1,
+        update_share: float = 0.1) -> Counts:
+    """Publish by count, by rate or on the batch schedule until done or `stop` is set."""
+    generator = ProfileGenerator(seed=seed, update_share=update_share,
+                                 first_user_id=first_user_id)
+    report = open(report_path, "a", encoding="utf-8") if report_path else None
+    try:
+        publisher = ProfilePublisher(config, generator, invalid_rate, seed, report)
+        log.info("producing to %s on %s (count=%s rate=%s batch=%s)", config.topic,
+                 config.kafka_bootstrap, count, rate, batch_size)
+        if rate:
+            _by_rate(publisher, rate, count, stop)
+        elif count is not None:
+            _by_count(publisher, count, stop)
+        else:
+            _on_schedule(publisher, batch_size, interval_s, seed, stop)
+        unconfirmed = publisher.flush()
+        counts = publisher.counts
+        log.info("producer finished: %s delivered, %s failed, %s unconfirmed; invalid by kind %s",
+                 counts.delivered, counts.failed, unconfirmed, counts.invalid_by_kind)
+        return counts
+    except KafkaException as error:
+        log.error("producer stopped by a Kafka error: %s", error)
+        raise
+    finally:
+        if report is not None:
+            report.close()
+
+
+def _by_count(publisher: ProfilePublisher, count: int, stop: threading.Event) -> None:
+    for _ in range(count):
+        if stop.is_set():
+            return
+        publisher.send_one()
+
+
+def _by_rate(publisher: ProfilePublisher, rate: float, count: int | None,
+             stop: threading.Event) -> None:
+    started = time.monotonic()
+    sent = 0
+    while not stop.is_set() and (count is None or sent < count):
+        due = int((time.monotonic() - started) * rate) + 1
+        while sent < due and (count is None or sent < count):
+            publisher.send_one()
+            sent += 1
+        stop.wait(max(0.0, started + sent / rate - time.monotonic()))
+
+
+def _on_schedule(publisher: ProfilePublisher, batch_size: int, interval_s: tuple[float, float],
+                 seed: int | None, stop: threading.Event) -> None:
+    rng = random.Random(seed)
+    while not stop.is_set():
+        _by_count(publisher, batch_size, stop)
+        publisher.flush()
+        pause = rng.uniform(*interval_s)
+        log.info("sent a batch of %s; next batch in %.0fs (%s delivered so far)", batch_size,
+                 pause, publisher.counts.delivered)
+        stop.wait(pause)

@@ -1,0 +1,201 @@
+"""Decoding, validation and normalisation rules, called directly without Flink."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import fastavro
+import pytest
+
+from flink_job.validation import MessageValidator, Rejection, SchemaNotFound, ValidProfile
+from tests.profiles import frame, valid_profile
+
+SCHEMA_ID = 7
+
+
+@pytest.fixture(scope="module")
+def validator(contract):
+    schemas = {SCHEMA_ID: contract.parsed}
+
+    def lookup(schema_id):
+        if schema_id not in schemas:
+            raise SchemaNotFound(schema_id)
+        return schemas[schema_id]
+
+    validator = MessageValidator(contract, lookup)
+    validator.schemas = schemas
+    return validator
+
+
+def check(validator, contract, key=b"1001", **changes):
+    return validator.validate(key, frame(SCHEMA_ID, contract.parsed, valid_profile(**changes)))
+
+
+def stored(outcome, contract, name):
+    assert isinstance(outcome, ValidProfile), f"rejected: {outcome}"
+    return outcome.values[contract.field_names.index(name)]
+
+
+def codes(outcome) -> set[str]:
+    assert isinstance(outcome, Rejection), f"accepted: {outcome}"
+    return {f"{reason.field}:{reason.code}" for reason in outcome.reasons}
+
+
+def test_valid_profile_is_accepted(validator, contract):
+    outcome = check(validator, contract)
+    assert isinstance(outcome, ValidProfile)
+    assert outcome.schema_id == SCHEMA_ID
+    assert len(outcome.values) == 49
+
+
+def test_phone_too_long_is_rejected_not_truncated(validator, contract):
+    outcome = check(validator, contract, phone_number="001-555-010-0001x12345")
+    assert codes(outcome) == {"phone_number:too_long"}
+    assert "22 characters" in outcome.reasons[0].message
+    assert "maximum is 20" in outcome.reasons[0].message
+
+
+def test_address_lines_are_joined(validator, contract):
+    outcome = check(validator, contract, address="12 Beacon Street\nApt. 4\r\n  Floor 2")
+    assert stored(outcome, contract, "address") == "12 Beacon Street, Apt. 4, Floor 2"
+
+
+def test_zip_code_keeps_leading_zero(validator, contract):
+    assert stored(check(validator, contract, zip_code="02134"), contract, "zip_code") == "02134"
+
+
+@pytest.mark.parametrize("amount", ["1.08", "99999999.99", "-99999999.99", "0.00"])
+def test_balance_in_range_is_exact(validator, contract, amount):
+    outcome = check(validator, contract, account_balance=Decimal(amount))
+    assert stored(outcome, contract, "account_balance") == Decimal(amount)
+
+
+def test_balance_over_ten_digits_is_rejected(validator, contract):
+    # The contract's own schema cannot encode 11 digits, so the message comes from a writer
+    # whose schema declares a wider decimal.
+    wide = json.loads(json.dumps(contract.schema))
+    for field in wide["fields"]:
+        if field["name"] == "account_balance":
+            field["type"]["precision"] = 12
+    validator.schemas[SCHEMA_ID + 4] = fastavro.parse_schema(wide)
+    profile = valid_profile(account_balance=Decimal("100000000.00"))
+    outcome = validator.validate(b"1001", frame(SCHEMA_ID + 4, validator.schemas[SCHEMA_ID + 4],
+                                                profile))
+    assert codes(outcome) == {"account_balance:out_of_range"}
+
+
+def test_unicode_is_kept(validator, contract):
+    outcome = check(validator, contract, allergies="Peanuts 🥜", last_name="Ñandú")
+    assert stored(outcome, contract, "allergies") == "Peanuts 🥜"
+    assert stored(outcome, contract, "last_name") == "Ñandú"
+
+
+def test_enum_case_is_normalised(validator, contract):
+    foreign = json.loads(json.dumps(contract.schema))
+    for field in foreign["fields"]:
+        if field["name"] == "gender":
+            field["type"] = "string"
+    validator.schemas[SCHEMA_ID + 1] = fastavro.parse_schema(foreign)
+    message = frame(SCHEMA_ID + 1, validator.schemas[SCHEMA_ID + 1], valid_profile(gender="male"))
+    assert stored(validator.validate(b"1001", message), contract, "gender") == "Male"
+    unknown = frame(SCHEMA_ID + 1, validator.schemas[SCHEMA_ID + 1], valid_profile(gender="X"))
+    assert codes(validator.validate(b"1001", unknown)) == {"gender:invalid_enum"}
+
+
+def test_last_login_is_utc_wall_clock(validator, contract):
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    login = dt.datetime(2024, 2, 29, 8, 45, 10, tzinfo=eastern)
+    outcome = check(validator, contract, last_login=login)
+    assert stored(outcome, contract, "last_login") == dt.datetime(2024, 2, 29, 13, 45, 10)
+
+
+def test_birth_after_registration_is_rejected(validator, contract):
+    outcome = check(validator, contract, date_of_birth=dt.date(2016, 1, 1))
+    assert codes(outcome) == {"date_of_birth:out_of_order"}
+
+
+def test_registration_after_last_login_is_rejected(validator, contract):
+    outcome = check(validator, contract, registration_date=dt.date(2024, 3, 1))
+    assert codes(outcome) == {"registration_date:out_of_order"}
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"credit_score": 900}, "credit_score:out_of_range"),
+    ({"children_count": -1}, "children_count:out_of_range"),
+    ({"email": "not-an-email"}, "email:invalid_format"),
+    ({"website": "ftp://example.org"}, "website:invalid_format"),
+    ({"first_name": "   "}, "first_name:required"),
+    ({"first_name": "x" * 51}, "first_name:too_long"),
+    ({"blood_type": "C+"}, "blood_type:invalid_enum"),
+])
+def test_contract_violation_is_rejected(validator, contract, changes, expected):
+    assert codes(check(validator, contract, **changes)) == {expected}
+
+
+def test_several_reasons_are_all_reported(validator, contract):
+    outcome = check(validator, contract, credit_score=10, email="bad")
+    assert codes(outcome) == {"credit_score:out_of_range", "email:invalid_format"}
+
+
+def test_email_is_lower_cased(validator, contract):
+    outcome = check(validator, contract, email="Ada.Lovelace@Example.ORG")
+    assert stored(outcome, contract, "email") == "ada.lovelace@example.org"
+
+
+def test_text_is_trimmed(validator, contract):
+    assert stored(check(validator, contract, city="  Boston "), contract, "city") == "Boston"
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, "message:tombstone"),
+    (b"", "message:empty"),
+    (b"not avro", "message:not_wire_format"),
+    (b"\x00\x00\x00", "message:not_wire_format"),
+])
+def test_malformed_message_is_rejected(validator, value, expected):
+    assert codes(validator.validate(b"1", value)) == {expected}
+
+
+def test_unknown_schema_id_is_rejected(validator, contract):
+    message = frame(999, contract.parsed, valid_profile())
+    outcome = validator.validate(b"1001", message)
+    assert codes(outcome) == {"message:unknown_schema_id"}
+    assert outcome.schema_id == 999
+
+
+def test_truncated_message_is_rejected(validator, contract):
+    message = frame(SCHEMA_ID, contract.parsed, valid_profile())
+    assert codes(validator.validate(b"1001", message[:40])) == {"message:undecodable"}
+
+
+def test_trailing_bytes_are_rejected(validator, contract):
+    message = frame(SCHEMA_ID, contract.parsed, valid_profile()) + b"\x00\x01"
+    assert codes(validator.validate(b"1001", message)) == {"message:undecodable"}
+
+
+def test_key_must_match_user_id(validator, contract):
+    assert codes(check(validator, contract, key=b"42")) == {"message:key_mismatch"}
+
+
+def test_missing_optional_field_takes_default(validator, contract):
+    older = json.loads(json.dumps(contract.schema))
+    older["fields"] = [field for field in older["fields"] if field["name"] != "pet_name"]
+    validator.schemas[SCHEMA_ID + 2] = fastavro.parse_schema(older)
+    profile = valid_profile()
+    del profile["pet_name"]
+    outcome = validator.validate(b"1001", frame(SCHEMA_ID + 2, validator.schemas[SCHEMA_ID + 2],
+                                                profile))
+    assert stored(outcome, contract, "pet_name") is None
+
+
+def test_missing_required_field_is_rejected(validator, contract):
+    older = json.loads(json.dumps(contract.schema))
+    older["fields"] = [field for field in older["fields"] if field["name"] != "hobby"]
+    validator.schemas[SCHEMA_ID + 3] = fastavro.parse_schema(older)
+    profile = valid_profile()
+    del profile["hobby"]
+    outcome = validator.validate(b"1001", frame(SCHEMA_ID + 3, validator.schemas[SCHEMA_ID + 3],
+                                                profile))
+    assert codes(outcome) == {"hobby:missing"}

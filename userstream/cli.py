@@ -1,0 +1,198 @@
+"""The `userstream` command: run the local stack, produce profiles, show status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from userstream.config import SETTINGS, Config, ensure_secrets
+from userstream.contract import ContractError, default_contract
+from userstream.ddl import initial_migration
+from userstream.stack.process import StackError
+
+log = logging.getLogger("userstream")
+
+
+def _stop_event() -> threading.Event:
+    """Return an event set by SIGINT or SIGTERM, so loops can finish and flush."""
+    stop = threading.Event()
+
+    def handle(signum, _frame):
+        log.info("received %s; finishing", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    return stop
+
+
+def cmd_install(config: Config, _args) -> int:
+    from userstream.stack import install
+
+    install.install(config)
+    return 0
+
+
+def cmd_up(config: Config, args) -> int:
+    from userstream.stack import lifecycle
+
+    lifecycle.up(config, submit=not args.no_job)
+    return 0
+
+
+def cmd_down(config: Config, _args) -> int:
+    from userstream.stack import lifecycle
+
+    lifecycle.down(config)
+    return 0
+
+
+def cmd_produce(config: Config, args) -> int:
+    from producer import publisher
+
+    counts = publisher.run(
+        config, count=args.count, rate=args.rate, batch_size=args.batch_size,
+        interval_s=(args.interval_min, args.interval_max), seed=args.seed,
+        invalid_rate=args.invalid_rate, stop=_stop_event(), report_path=args.report,
+        first_user_id=args.first_user_id, update_share=args.update_share,
+    )
+    print(f"delivered {counts.delivered}, failed {counts.failed}, "
+          f"unconfirmed {counts.pending}")
+    return 1 if counts.failed or counts.pending else 0
+
+
+def cmd_status(config: Config, args) -> int:
+    from userstream import status
+
+    while True:
+        current = status.collect(config)
+        print(json.dumps(current, indent=2) if args.json else status.render(current), flush=True)
+        if not args.watch:
+            return 0
+        time.sleep(args.watch)
+        print()
+
+
+def cmd_run(config: Config, args) -> int:
+    from userstream.stack import lifecycle
+
+    return lifecycle.run_until_interrupted(config, batch_size=args.batch_size, seed=args.seed,
+                                           stop=_stop_event())
+
+
+def cmd_migrate(config: Config, _args) -> int:
+    from userstream.stack import mysql
+
+    applied = mysql.migrate(config)
+    print("applied: " + (", ".join(applied) if applied else "nothing, the schema is current"))
+    return 0
+
+
+def cmd_contract_ddl(_config: Config, _args) -> int:
+    sys.stdout.write(initial_migration(default_contract()))
+    return 0
+
+
+def cmd_config(_config: Config, _args) -> int:
+    for setting in SETTINGS:
+        print(f"{setting.env:<36} {setting.default!r:<45} {setting.help}")
+    return 0
+
+
+def _positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="userstream", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("install", help="install missing tools and resolve jars"
+                        ).set_defaults(func=cmd_install)
+    up = commands.add_parser("up", help="start the local stack and submit the job")
+    up.add_argument("--no-job", action="store_true", help="start the services only")
+    up.set_defaults(func=cmd_up)
+    commands.add_parser("down", help="stop everything `up` started").set_defaults(func=cmd_down)
+
+    produce = commands.add_parser("produce", help="publish generated profiles")
+    mode = produce.add_mutually_exclusive_group()
+    mode.add_argument("--count", type=_positive(int), help="send this many messages, then exit")
+    mode.add_argument("--rate", type=_positive(float), help="messages per second, until stopped")
+    produce.add_argument("--batch-size", type=_positive(int), default=1000,
+                         help="messages per scheduled batch (default 1000)")
+    produce.add_argument("--interval-min", type=_positive(float), default=300.0,
+                         help="shortest pause between batches in seconds (default 300)")
+    produce.add_argument("--interval-max", type=_positive(float), default=600.0,
+                         help="longest pause between batches in seconds (default 600)")
+    produce.add_argument("--seed", type=int, help="seed for reproducible profiles")
+    produce.add_argument("--invalid-rate", type=float, default=0.0,
+                         help="share of messages broken on purpose, 0..1 (default 0)")
+    produce.add_argument("--first-user-id", type=_positive(int), default=1,
+                         help="user_id of the first new user (default 1)")
+    produce.add_argument("--update-share", type=float, default=0.1,
+                         help="share of messages that update an earlier user_id, 0..1 "
+                         "(default 0.1)")
+    produce.add_argument("--report", type=Path,
+                         help="append one JSON line per acknowledged message to this file")
+    produce.set_defaults(func=cmd_produce)
+
+    status = commands.add_parser("status", help="show job state, topic size, rows and rejects")
+    status.add_argument("--json", action="store_true", help="print JSON for scripts")
+    status.add_argument("--watch", type=_positive(float), metavar="SECONDS",
+                        help="repeat every SECONDS until interrupted")
+    status.set_defaults(func=cmd_status)
+
+    run = commands.add_parser("run", help="up, produce on the default schedule, live status; "
+                              "Ctrl-C stops everything")
+    run.add_argument("--batch-size", type=_positive(int), default=1000)
+    run.add_argument("--seed", type=int)
+    run.set_defaults(func=cmd_run)
+
+    commands.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
+    contract = commands.add_parser("contract", help="contract tools")
+    contract_commands = contract.add_subparsers(dest="contract_command", required=True)
+    contract_commands.add_parser("ddl", help="print the DDL generated from the contract"
+                                 ).set_defaults(func=cmd_contract_ddl)
+    commands.add_parser("config", help="list settings, environment variables and defaults"
+                        ).set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "interval_min", 0) and args.interval_min > args.interval_max:
+        print("userstream: --interval-min is larger than --interval-max", file=sys.stderr)
+        return 2
+    if getattr(args, "invalid_rate", 0) and not 0 <= args.invalid_rate <= 1:
+        print(f"userstream: --invalid-rate {args.invalid_rate} is outside 0..1", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Client libraries log every HTTP request and connection at INFO.
+    for noisy in ("httpx", "httpx2", "mysql.connector"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        config = Config.load()
+        if args.command in ("up", "run", "install"):
+            ensure_secrets(config.home)
+            config = Config.load()
+        return args.func(config, args)
+    except (StackError, ContractError, ValueError, FileNotFoundError) as error:
+        print(f"userstream: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Settings for every component, read from USERSTREAM_* environment variables with defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_SERVICES = ("mysql", "kafka", "registry", "flink")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: its environment variable, default and meaning."""
+
+    name: str
+    env: str
+    default: str
+    help: str
+
+
+# The one place for defaults. docs/configuration.md and the README table are checked against it.
+SETTINGS = (
+    Setting("home", "USERSTREAM_HOME", str(PROJECT_ROOT / ".stack"),
+            "folder for all local-stack state: data, logs, PID files, jars"),
+    Setting("services", "USERSTREAM_SERVICES", ",".join(LOCAL_SERVICES),
+            "local services that `up` starts; leave one out to use an existing one instead"),
+    Setting("kafka_bootstrap", "USERSTREAM_KAFKA_BOOTSTRAP", "127.0.0.1:9092",
+            "Kafka bootstrap servers (host:port, comma separated)"),
+    Setting("kafka_controller_port", "USERSTREAM_KAFKA_CONTROLLER_PORT", "9093",
+            "KRaft controller port of the local broker"),
+    Setting("topic", "USERSTREAM_TOPIC", "users", "topic that carries the profiles"),
+    Setting("topic_partitions", "USERSTREAM_TOPIC_PARTITIONS", "2",
+            "partitions of the topic when userstream creates it"),
+    Setting("registry_url", "USERSTREAM_REGISTRY_URL", "http://127.0.0.1:8085/apis/ccompat/v7",
+            "schema registry base URL speaking the Confluent API"),
+    Setting("subject", "USERSTREAM_SUBJECT", "users-value", "registry subject of the contract"),
+    Setting("flink_url", "USERSTREAM_FLINK_URL", "http://127.0.0.1:8081",
+            "Flink REST endpoint (web UI) of the cluster that runs the job"),
+    Setting("job_name", "USERSTREAM_JOB_NAME", "userstream-profiles", "name of the Flink job"),
+    Setting("job_parallelism", "USERSTREAM_JOB_PARALLELISM", "2",
+            "parallelism of the job; match it to the topic's partitions"),
+    Setting("checkpoint_interval_ms", "USERSTREAM_CHECKPOINT_INTERVAL_MS", "5000",
+            "Flink checkpoint interval in milliseconds; offsets are committed on checkpoints"),
+    Setting("sink_flush_interval_ms", "USERSTREAM_SINK_FLUSH_INTERVAL_MS", "500",
+            "longest time in milliseconds a row waits in the sink's buffer"),
+    Setting("sink_batch_rows", "USERSTREAM_SINK_BATCH_ROWS", "1000",
+            "rows per JDBC batch"),
+    Setting("consumer_group", "USERSTREAM_CONSUMER_GROUP", "userstream-job",
+            "Kafka consumer group of the job"),
+    Setting("mysql_host", "USERSTREAM_MYSQL_HOST", "127.0.0.1", "MySQL or MariaDB host"),
+    Setting("mysql_port", "USERSTREAM_MYSQL_PORT", "3306", "MySQL or MariaDB port"),
+    Setting("mysql_database", "USERSTREAM_MYSQL_DATABASE", "userstream", "database name"),
+    Setting("mysql_user", "USERSTREAM_MYSQL_USER", "userstream",
+            "application user: reads and writes rows, nothing else"),
+    Setting("mysql_password", "USERSTREAM_MYSQL_PASSWORD", "",
+            "application password; empty means the one generated in $USERSTREAM_HOME/secrets.json"),
+    Setting("mysql_admin_user", "USERSTREAM_MYSQL_ADMIN_USER", "userstream_admin",
+            "user that applies migrations"),
+    Setting("mysql_admin_password", "USERSTREAM_MYSQL_ADMIN_PASSWORD", "",
+            "admin password; empty means the one generated in $USERSTREAM_HOME/secrets.json"),
+    Setting("registry_port", "USERSTREAM_REGISTRY_PORT", "8085", "port of the local registry"),
+    Setting("flink_port", "USERSTREAM_FLINK_PORT", "8081", "REST port of the local Flink cluster"),
+    Setting("jobmanager_heap", "USERSTREAM_JOBMANAGER_MEMORY", "1024m",
+            "process memory of the local JobManager"),
+    Setting("taskmanager_memory", "USERSTREAM_TASKMANAGER_MEMORY", "2048m",
+            "process memory of the local TaskManager"),
+    Setting("kafka_heap", "USERSTREAM_KAFKA_HEAP", "512m", "heap of the local Kafka broker"),
+    Setting("registry_heap", "USERSTREAM_REGISTRY_HEAP", "256m",
+            "heap of the local schema registry"),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings; build with Config.load()."""
+
+    home: Path
+    services: tuple[str, ...]
+    kafka_bootstrap: str
+    kafka_controller_port: int
+    topic: str
+    topic_partitions: int
+    registry_url: str
+    subject: str
+    flink_url: str
+    job_name: str
+    job_parallelism: int
+    checkpoint_interval_ms: int
+    sink_flush_interval_ms: int
+    sink_batch_rows: int
+    consumer_group: str
+    mysql_host: str
+    mysql_port: int
+    mysql_database: str
+    mysql_user: str
+    mysql_password: str
+    mysql_admin_user: str
+    mysql_admin_password: str
+    registry_port: int
+    flink_port: int
+    jobmanager_heap: str
+    taskmanager_memory: str
+    kafka_heap: str
+    registry_heap: str
+
+    @classmethod
+    def load(cls, environ: dict | None = None) -> "Config":
+        """Read every setting from the environment, falling back to its default."""
+        environ = os.environ if environ is None else environ
+        raw = {setting.name: environ.get(setting.env, setting.default) for setting in SETTINGS}
+        home = Path(raw["home"]).expanduser().resolve()
+        stored = read_secrets(home)
+        values = {}
+        for item in fields(cls):
+            value = raw[item.name]
+            if item.type == "int":
+                value = _parse_int(item.name, value)
+            values[item.name] = value
+        values["home"] = home
+        values["services"] = _parse_services(raw["services"])
+        values["mysql_password"] = raw["mysql_password"] or stored.get("mysql_password", "")
+        values["mysql_admin_password"] = (
+            raw["mysql_admin_password"] or stored.get("mysql_admin_password", "")
+        )
+        return cls(**values)
+
+    def path(self, *parts: str) -> Path:
+        return self.home.joinpath(*parts)
+
+    def mysql_jdbc_url(self) -> str:
+        # connectionTimeZone=LOCAL with preserveInstants=false writes a DATETIME as the wall-clock
+        # value it was given, whatever the JVM's or the server's time zone.
+        return (
+            f"jdbc:mysql://{self.mysql_host}:{self.mysql_port}/{self.mysql_database}"
+            "?rewriteBatchedStatements=true&characterEncoding=UTF-8"
+            "&connectionTimeZone=LOCAL&preserveInstants=false&useSSL=false"
+            "&allowPublicKeyRetrieval=true"
+        )
+
+
+def _env_name(name: str) -> str:
+    return next(setting.env for setting in SETTINGS if setting.name == name)
+
+
+def _parse_int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(
+            f"{_env_name(name)}={value!r} is not a whole number; set it to an integer or unset it"
+        ) from None
+
+
+def _parse_services(value: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [name for name in names if name not in LOCAL_SERVICES]
+    if unknown:
+        raise ValueError(
+            f"USERSTREAM_SERVICES names unknown service(s) {', '.join(unknown)}; "
+            f"choose from {', '.join(LOCAL_SERVICES)}"
+        )
+    return names
+
+
+def read_secrets(home: Path) -> dict:
+    path = home / "secrets.json"
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def ensure_secrets(home: Path) -> dict:
+    """Create the local stack's passwords once, readable only by the owner."""
+    path = home / "secrets.json"
+    stored = read_secrets(home)
+    if stored:
+        return stored
+    home.mkdir(parents=True, exist_ok=True)
+    stored = {
+        "mysql_password": secrets.token_urlsafe(18),
+        "mysql_admin_password": secrets.token_urlsafe(18),
+    }
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(stored, indent=2), encoding="utf-8")
+    return stored

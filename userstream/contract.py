@@ -1,0 +1,142 @@
+"""Load the Avro contract and expose each field's type and constraints."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import fastavro
+
+CONTRACT_PATH = Path(__file__).resolve().parent.parent / "contracts" / "user.avsc"
+
+# Avro types the contract may use, mapped to the kind the validator and DDL generator handle.
+_PRIMITIVE_KINDS = {"string": "string", "int": "int", "long": "long"}
+_LOGICAL_KINDS = {"date": "date", "timestamp-millis": "timestamp", "decimal": "decimal"}
+
+
+class ContractError(ValueError):
+    """The contract file is invalid or uses a construct that userstream does not support."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the contract with the constraints carried as schema attributes."""
+
+    name: str
+    kind: str
+    nullable: bool
+    doc: str = ""
+    max_length: int | None = None
+    max_bytes: int | None = None
+    minimum: Any = None
+    maximum: Any = None
+    format: str | None = None
+    symbols: tuple[str, ...] = ()
+    not_after: str | None = None
+    precision: int | None = None
+    scale: int | None = None
+    sql_type: str | None = None
+    sensitivity: str | None = None
+    default: Any = field(default=None, compare=False)
+    has_default: bool = False
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The parsed contract: the raw schema, the fastavro-parsed schema and the field specs."""
+
+    schema: dict
+    parsed: dict
+    fields: tuple[FieldSpec, ...]
+
+    @property
+    def field_names(self) -> list[str]:
+        return [spec.name for spec in self.fields]
+
+    def field(self, name: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def schema_str(self) -> str:
+        return json.dumps(self.schema, ensure_ascii=False)
+
+
+def _unwrap_nullable(avro_type: Any, name: str) -> tuple[Any, bool]:
+    if not isinstance(avro_type, list):
+        return avro_type, False
+    branches = [branch for branch in avro_type if branch != "null"]
+    if len(branches) != 1 or len(avro_type) != 2:
+        raise ContractError(
+            f"field {name}: only unions of null and one type are supported, got {avro_type}"
+        )
+    return branches[0], True
+
+
+def _field_spec(raw: dict) -> FieldSpec:
+    name = raw["name"]
+    avro_type, nullable = _unwrap_nullable(raw["type"], name)
+    symbols: tuple[str, ...] = tuple(raw.get("allowedValues", ()))
+    precision = scale = None
+    if isinstance(avro_type, dict) and avro_type.get("type") == "enum":
+        kind = "enum"
+        symbols = tuple(avro_type["symbols"])
+    elif isinstance(avro_type, dict) and "logicalType" in avro_type:
+        kind = _LOGICAL_KINDS.get(avro_type["logicalType"])
+        precision, scale = avro_type.get("precision"), avro_type.get("scale", 0)
+    else:
+        kind = _PRIMITIVE_KINDS.get(avro_type) if isinstance(avro_type, str) else None
+    if kind is None:
+        raise ContractError(f"field {name}: unsupported Avro type {avro_type!r}")
+    if symbols and kind == "string":
+        kind = "enum"
+    if kind == "string" and raw.get("maxLength") is None and raw.get("maxBytes") is None:
+        raise ContractError(f"field {name}: a string needs maxLength or maxBytes")
+    return FieldSpec(
+        name=name,
+        kind=kind,
+        nullable=nullable,
+        doc=raw.get("doc", ""),
+        max_length=raw.get("maxLength"),
+        max_bytes=raw.get("maxBytes"),
+        minimum=raw.get("minimum"),
+        maximum=raw.get("maximum"),
+        format=raw.get("format"),
+        symbols=symbols,
+        not_after=raw.get("notAfter"),
+        precision=precision,
+        scale=scale,
+        sql_type=raw.get("sqlType"),
+        sensitivity=raw.get("sensitivity"),
+        default=raw.get("default"),
+        has_default="default" in raw,
+    )
+
+
+def load_contract(path: Path | str = CONTRACT_PATH) -> Contract:
+    """Parse the contract file and check that every field is of a supported kind."""
+    path = Path(path)
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ContractError(f"cannot read the contract {path}: {error}") from error
+    try:
+        parsed = fastavro.parse_schema(schema)
+    except Exception as error:  # fastavro raises several exception types for invalid schemas
+        raise ContractError(f"the contract {path} is not a valid Avro schema: {error}") from error
+    specs = tuple(_field_spec(raw) for raw in schema["fields"])
+    names = {spec.name for spec in specs}
+    for spec in specs:
+        if spec.not_after and spec.not_after not in names:
+            raise ContractError(f"field {spec.name}: notAfter names unknown field {spec.not_after}")
+    return Contract(schema=schema, parsed=parsed, fields=specs)
+
+
+@lru_cache(maxsize=1)
+def default_contract() -> Contract:
+    """Return the project's contract, parsed once per process."""
+    return load_contract(CONTRACT_PATH)

@@ -1,0 +1,155 @@
+"""A standalone Flink cluster (JobManager and TaskManager) from the PyPI distribution."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pyflink
+
+from userstream.config import PROJECT_ROOT, Config
+from userstream.stack import process
+
+log = logging.getLogger(__name__)
+FLINK_HOME = Path(pyflink.__file__).resolve().parent
+ACTIVE_STATES = {"CREATED", "RUNNING", "RESTARTING", "INITIALIZING", "RECONCILING"}
+
+
+def _conf_dir(config: Config) -> Path:
+    return config.path("flink", "conf")
+
+
+def _default_java_opts() -> str:
+    """Return the JVM module options of the distribution's own config (Java 17 needs them)."""
+    text = (FLINK_HOME / "conf" / "config.yaml").read_text()
+    match = re.search(r"^\s+all: (--add-.*)$", text, flags=re.MULTILINE)
+    return match.group(1).strip() if match else ""
+
+
+def _config_yaml(config: Config) -> str:
+    python = sys.executable
+    settings = {
+        "env.java.opts.all": _default_java_opts(),
+        "jobmanager.rpc.address": "127.0.0.1",
+        "jobmanager.bind-host": "127.0.0.1",
+        "taskmanager.bind-host": "127.0.0.1",
+        "taskmanager.host": "127.0.0.1",
+        "rest.address": "127.0.0.1",
+        "rest.bind-address": "127.0.0.1",
+        "rest.port": str(config.flink_port),
+        "jobmanager.memory.process.size": config.jobmanager_heap,
+        "taskmanager.memory.process.size": config.taskmanager_memory,
+        "taskmanager.numberOfTaskSlots": str(max(2, config.job_parallelism)),
+        "parallelism.default": str(config.job_parallelism),
+        "python.executable": python,
+        "python.client.executable": python,
+        "execution.checkpointing.dir": config.path("flink", "checkpoints").as_uri(),
+        "execution.checkpointing.savepoint-dir": config.path("flink", "savepoints").as_uri(),
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "execution.checkpointing.num-retained": "2",
+        "state.backend.type": "hashmap",
+        "restart-strategy.type": "exponential-delay",
+        "restart-strategy.exponential-delay.initial-backoff": "1 s",
+        "restart-strategy.exponential-delay.max-backoff": "30 s",
+        "restart-strategy.exponential-delay.attempts-before-reset-backoff": "20",
+        "env.pid.dir": str(config.path("run")),
+        "io.tmp.dirs": str(config.path("flink", "tmp")),
+        "blob.server.port": "0",
+        "web.submit.enable": "false",
+        "web.cancel.enable": "true",
+    }
+    return "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
+
+
+def _write_conf(config: Config) -> Path:
+    conf = _conf_dir(config)
+    conf.mkdir(parents=True, exist_ok=True)
+    for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
+        shutil.copy(FLINK_HOME / "conf" / name, conf / name)
+    conf.joinpath("config.yaml").write_text(_config_yaml(config))
+    for folder in ("checkpoints", "savepoints", "tmp", "logs"):
+        config.path("flink", folder).mkdir(parents=True, exist_ok=True)
+    return conf
+
+
+def _env(config: Config) -> dict:
+    return {"FLINK_CONF_DIR": str(_conf_dir(config)), "FLINK_HOME": str(FLINK_HOME),
+            "FLINK_LOG_DIR": str(config.path("flink", "logs"))}
+
+
+def start(config: Config) -> None:
+    """Start the JobManager and one TaskManager in the foreground of their own sessions."""
+    _write_conf(config)
+    if not process.running_pid(config, "flink-jobmanager"):
+        process.require_free_port("127.0.0.1", config.flink_port, "USERSTREAM_FLINK_PORT")
+        process.start(config, "flink-jobmanager",
+                      ["bash", str(FLINK_HOME / "bin" / "jobmanager.sh"), "start-foreground"],
+                      env=_env(config))
+    if not process.running_pid(config, "flink-taskmanager"):
+        process.start(config, "flink-taskmanager",
+                      ["bash", str(FLINK_HOME / "bin" / "taskmanager.sh"), "start-foreground"],
+                      env=_env(config))
+    process.wait_until(lambda: _slots(config) > 0,
+                       f"Flink cluster at {config.flink_url} with a registered TaskManager", 90,
+                       process.log_file(config, "flink-taskmanager"), config, "flink-jobmanager")
+
+
+def stop(config: Config) -> None:
+    process.stop(config, "flink-taskmanager")
+    process.stop(config, "flink-jobmanager")
+
+
+def rest_get(config: Config, path: str, timeout_s: float = 5) -> dict | None:
+    try:
+        with urllib.request.urlopen(config.flink_url + path, timeout=timeout_s) as response:
+            return json.load(response)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def _slots(config: Config) -> int:
+    overview = rest_get(config, "/overview")
+    return overview.get("slots-total", 0) if overview else 0
+
+
+def active_job(config: Config) -> dict | None:
+    """Return the overview of the job with the configured name that is not finished."""
+    overview = rest_get(config, "/jobs/overview")
+    for job in (overview or {}).get("jobs", []):
+        if job.get("name") == config.job_name and job.get("state") in ACTIVE_STATES:
+            return job
+    return None
+
+
+def submit_job(config: Config) -> str:
+    """Submit the PyFlink job detached unless it is already running; return its job id."""
+    job = active_job(config)
+    if job:
+        log.info("job %s already %s (%s)", config.job_name, job["state"].lower(), job["jid"])
+        return job["jid"]
+    host_port = config.flink_url.split("://", 1)[-1]
+    argv = ["bash", str(FLINK_HOME / "bin" / "flink"), "run", "-m", host_port, "-d",
+            "-py", str(PROJECT_ROOT / "flink_job" / "job.py"),
+            "-pyexec", sys.executable, "-pyclientexec", sys.executable]
+    output = process.run(argv, "submitting the Flink job", env=_env(config), timeout_s=300)
+    match = re.search(r"JobID ([0-9a-f]{32})", output)
+    if not match:
+        raise process.StackError(f"flink run printed no job id:\n{output[-2000:]}")
+    log.info("submitted job %s as %s", config.job_name, match.group(1))
+    return match.group(1)
+
+
+def cancel_job(config: Config) -> None:
+    job = active_job(config)
+    if job is None:
+        return
+    request = urllib.request.Request(f"{config.flink_url}/jobs/{job['jid']}", method="PATCH")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    log.info("cancelled job %s (%s)", config.job_name, job["jid"])

@@ -1,0 +1,68 @@
+"""Install what the local stack needs and is missing: MariaDB, Java pieces from Maven Central."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from userstream.config import PROJECT_ROOT, Config
+from userstream.stack import mysql, process
+
+log = logging.getLogger(__name__)
+EXTENSION_MODULE = PROJECT_ROOT / "flink_job" / "jvm"
+REGISTRY_MODULE = PROJECT_ROOT / "stack" / "registry"
+
+
+def _apt_install(packages: list[str], why: str) -> None:
+    if os.geteuid() != 0:
+        raise process.StackError(
+            f"{why} is missing; install the Debian packages {' '.join(packages)} "
+            "(sudo apt-get install ...) and run the command again"
+        )
+    log.info("installing %s with apt-get", " ".join(packages))
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    process.run(["apt-get", "update", "-q"], "apt-get update", env=env)
+    process.run(["apt-get", "install", "-y", "-q", *packages], "apt-get install", env=env)
+
+
+def ensure_tools(config: Config) -> None:
+    if "mysql" in config.services and not mysql.installed():
+        _apt_install(["mariadb-server", "mariadb-client"], "MariaDB")
+    if shutil.which("java") is None or shutil.which("mvn") is None:
+        _apt_install(["openjdk-17-jdk-headless", "maven"], "Java 17 or Maven")
+
+
+def _maven(pom: Path, what: str, *properties: str) -> None:
+    log.info("resolving %s with Maven (first run downloads from Maven Central)", what)
+    process.run(["mvn", "-q", "-B", "-f", str(pom), "package", *properties], f"Maven: {what}",
+                timeout_s=1200)
+
+
+def _newest_source(folder: Path) -> float:
+    files = [path for path in folder.rglob("*") if path.is_file() and "target" not in path.parts]
+    return max(path.stat().st_mtime for path in files)
+
+
+def ensure_jars(config: Config) -> None:
+    """Resolve the Kafka broker, connector jars, the job's own jar and the registry."""
+    lib = config.path("lib")
+    if not lib.joinpath("kafka").is_dir() or not lib.joinpath("flink").is_dir():
+        _maven(PROJECT_ROOT / "stack" / "pom.xml", "Kafka and Flink connector jars",
+               f"-Dstack.lib={lib}")
+    extension = lib / "userstream-flink.jar"
+    if not extension.exists() or extension.stat().st_mtime < _newest_source(EXTENSION_MODULE):
+        _maven(EXTENSION_MODULE / "pom.xml", "the job's JVM extension")
+        shutil.copy(EXTENSION_MODULE / "target" / "userstream-flink.jar", extension)
+    if "registry" in config.services and not registry_app().exists():
+        _maven(REGISTRY_MODULE / "pom.xml", "Apicurio Registry")
+
+
+def registry_app() -> Path:
+    return REGISTRY_MODULE / "target" / "apicurio-registry-runner.jar"
+
+
+def install(config: Config) -> None:
+    ensure_tools(config)
+    ensure_jars(config)

@@ -1,0 +1,149 @@
+"""MariaDB from Debian's packages with its own data directory, plus migrations."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+import mysql.connector
+
+from userstream.config import PROJECT_ROOT, Config
+from userstream.stack import process
+
+log = logging.getLogger(__name__)
+NAME = "mysql"
+MIGRATIONS = PROJECT_ROOT / "migrations"
+APP_PRIVILEGES = "SELECT, INSERT, UPDATE"
+
+
+def installed() -> bool:
+    return shutil.which("mariadbd") is not None or Path("/usr/sbin/mariadbd").exists()
+
+
+def _socket(config: Config) -> Path:
+    return config.path("run", "mysqld.sock")
+
+
+def _datadir(config: Config) -> Path:
+    return config.path("mysql", "data")
+
+
+def _server_argv(config: Config) -> list[str]:
+    argv = [
+        "/usr/sbin/mariadbd", "--no-defaults",
+        f"--datadir={_datadir(config)}", f"--socket={_socket(config)}",
+        f"--pid-file={config.path('run', 'mysqld.pid.internal')}",
+        f"--port={config.mysql_port}", "--bind-address=127.0.0.1",
+        "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+        "--innodb-buffer-pool-size=256M", "--skip-name-resolve",
+        "--max-connections=200",
+    ]
+    if os.geteuid() == 0:
+        argv.append("--user=root")
+    return argv
+
+
+def start(config: Config) -> None:
+    """Initialise the data directory on first use, start the server and create the users."""
+    if process.running_pid(config, NAME):
+        log.info("mysql already running")
+        return
+    process.require_free_port("127.0.0.1", config.mysql_port, "USERSTREAM_MYSQL_PORT")
+    first_start = not _datadir(config).joinpath("mysql").exists()
+    if first_start:
+        _initialise(config)
+    process.start(config, NAME, _server_argv(config))
+    process.wait_until(lambda: _socket(config).exists() and
+                       process.port_open("127.0.0.1", config.mysql_port),
+                       f"MariaDB on 127.0.0.1:{config.mysql_port}", 60,
+                       process.log_file(config, NAME), config, NAME)
+    _create_database_and_users(config)
+
+
+def _initialise(config: Config) -> None:
+    _datadir(config).mkdir(parents=True, exist_ok=True)
+    argv = ["mariadb-install-db", "--no-defaults", f"--datadir={_datadir(config)}",
+            "--auth-root-authentication-method=socket", "--skip-test-db"]
+    if os.geteuid() == 0:
+        argv.append("--user=root")
+    process.run(argv, "initialising the MariaDB data directory")
+    log.info("initialised MariaDB data directory %s", _datadir(config))
+
+
+def _create_database_and_users(config: Config) -> None:
+    # Root signs in through the socket only; the admin and application users use passwords.
+    database = config.mysql_database
+    statements = [f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 "
+                  "COLLATE utf8mb4_unicode_ci;"]
+    for host in ("127.0.0.1", "localhost"):
+        statements += [
+            f"CREATE USER IF NOT EXISTS '{config.mysql_admin_user}'@'{host}' "
+            f"IDENTIFIED BY '{config.mysql_admin_password}';",
+            f"GRANT ALL PRIVILEGES ON `{database}`.* TO '{config.mysql_admin_user}'@'{host}';",
+            f"CREATE USER IF NOT EXISTS '{config.mysql_user}'@'{host}' "
+            f"IDENTIFIED BY '{config.mysql_password}';",
+            f"GRANT {APP_PRIVILEGES} ON `{database}`.* TO '{config.mysql_user}'@'{host}';",
+        ]
+    process.run(["mariadb", f"--socket={_socket(config)}", "-uroot"],
+                "creating the database and users", input_text="\n".join(statements))
+
+
+def stop(config: Config) -> None:
+    process.stop(config, NAME, timeout_s=60)
+
+
+def connect(config: Config, admin: bool = False, **options):
+    """Open a connection as the application user, or as the admin user with admin=True."""
+    user = config.mysql_admin_user if admin else config.mysql_user
+    password = config.mysql_admin_password if admin else config.mysql_password
+    return mysql.connector.connect(
+        host=config.mysql_host, port=config.mysql_port, user=user, password=password,
+        database=config.mysql_database, charset="utf8mb4", collation="utf8mb4_unicode_ci",
+        use_pure=True, connection_timeout=10, **options,
+    )
+
+
+def migration_files() -> list[Path]:
+    return sorted(MIGRATIONS.glob("V*__*.sql"))
+
+
+def migrate(config: Config) -> list[str]:
+    """Apply the migrations not yet recorded in `schema_migrations`, in version order."""
+    connection = connect(config, admin=True, autocommit=True)
+    applied_now = []
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS `schema_migrations` (`version` VARCHAR(100) PRIMARY KEY,"
+            " `checksum` CHAR(64) NOT NULL, `applied_at` TIMESTAMP NOT NULL DEFAULT "
+            "CURRENT_TIMESTAMP) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+        )
+        cursor.execute("SELECT `version`, `checksum` FROM `schema_migrations`")
+        applied = dict(cursor.fetchall())
+        for path in migration_files():
+            text = path.read_text(encoding="utf-8")
+            checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            if path.stem in applied:
+                if applied[path.stem] != checksum:
+                    log.warning("migration %s changed after it was applied", path.name)
+                continue
+            for statement in _statements(text):
+                cursor.execute(statement)
+            cursor.execute("INSERT INTO `schema_migrations` (`version`, `checksum`) "
+                           "VALUES (%s, %s)", (path.stem, checksum))
+            applied_now.append(path.stem)
+            log.info("applied migration %s", path.name)
+    finally:
+        connection.close()
+    return applied_now
+
+
+def _statements(text: str) -> list[str]:
+    # A statement ends with a semicolon at the end of a line; comments may contain semicolons.
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    parts = re.split(r";[ \t]*$", "\n".join(lines), flags=re.MULTILINE)
+    return [part.strip() for part in parts if part.strip()]

@@ -1,0 +1,64 @@
+"""Apicurio Registry 2.4 (Confluent-compatible API) as a local process; contract registration."""
+
+from __future__ import annotations
+
+import logging
+import urllib.error
+import urllib.request
+
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+
+from userstream.config import Config
+from userstream.contract import default_contract
+from userstream.stack import install, process
+
+log = logging.getLogger(__name__)
+NAME = "registry"
+
+
+def _argv(config: Config) -> list[str]:
+    # Schemas live in an H2 file under $USERSTREAM_HOME, so schema ids that messages carry
+    # stay valid across registry restarts. Sign-in and error reporting stay off, because
+    # the registry listens on loopback only.
+    database = config.path("registry", "db")
+    return [
+        "java", f"-Xmx{config.registry_heap}", f"-Xms{config.registry_heap}",
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        "-Dquarkus.http.host=127.0.0.1", f"-Dquarkus.http.port={config.registry_port}",
+        f"-Dregistry.datasource.url=jdbc:h2:file:{database};DB_CLOSE_ON_EXIT=FALSE",
+        "-Dregistry.auth.enabled=false", "-Dregistry.enable.sentry=false",
+        "-Dsentry.dsn=noop://localhost",
+        "-jar", str(install.registry_app()),
+    ]
+
+
+def _ready(config: Config) -> bool:
+    url = f"http://127.0.0.1:{config.registry_port}/health/ready"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start(config: Config) -> None:
+    if process.running_pid(config, NAME):
+        log.info("registry already running")
+        return
+    process.require_free_port("127.0.0.1", config.registry_port, "USERSTREAM_REGISTRY_PORT")
+    process.start(config, NAME, _argv(config), cwd=config.path("run"))
+    process.wait_until(lambda: _ready(config), f"schema registry on 127.0.0.1:{config.registry_port}",
+                       120, process.log_file(config, NAME), config, NAME)
+
+
+def stop(config: Config) -> None:
+    process.stop(config, NAME)
+
+
+def register_contract(config: Config) -> int:
+    """Register the contract under the configured subject; return its schema id."""
+    client = SchemaRegistryClient({"url": config.registry_url})
+    schema_id = client.register_schema(config.subject,
+                                       Schema(default_contract().schema_str(), "AVRO"))
+    log.info("contract registered under %s with id %s", config.subject, schema_id)
+    return schema_id

@@ -1,0 +1,86 @@
+"""Collect what the pipeline is doing: job state, topic size, rows stored, rejects by reason."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from userstream.config import Config
+from userstream.stack import flink, mysql
+
+log = logging.getLogger(__name__)
+
+
+def topic_offsets(config: Config) -> dict[int, tuple[int, int]]:
+    """Return {partition: (low, high)} watermark offsets of the profile topic."""
+    consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap,
+                         "group.id": "userstream-status", "enable.auto.commit": False})
+    try:
+        metadata = consumer.list_topics(config.topic, timeout=5)
+        partitions = metadata.topics[config.topic].partitions
+        return {
+            partition: consumer.get_watermark_offsets(TopicPartition(config.topic, partition),
+                                                      timeout=5)
+            for partition in sorted(partitions)
+        }
+    finally:
+        consumer.close()
+
+
+def reject_reasons(cursor) -> Counter:
+    cursor.execute("SELECT `reason_codes`, COUNT(*) FROM `user_rejects` GROUP BY `reason_codes`")
+    reasons: Counter = Counter()
+    for codes, count in cursor.fetchall():
+        for code in codes.split(";"):
+            reasons[code] += count
+    return reasons
+
+
+def collect(config: Config) -> dict:
+    """Gather the status as a dict; a part that cannot be read holds an `error` entry."""
+    status: dict = {}
+    job = flink.active_job(config)
+    status["job"] = {"name": config.job_name, "state": job["state"] if job else "NOT RUNNING",
+                     "id": job["jid"] if job else None, "web_ui": config.flink_url}
+    try:
+        offsets = topic_offsets(config)
+        status["topic"] = {"name": config.topic, "partitions": len(offsets),
+                           "messages": sum(high - low for low, high in offsets.values())}
+    except (KafkaException, KeyError) as error:
+        status["topic"] = {"name": config.topic, "error": str(error)}
+    try:
+        connection = mysql.connect(config)
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT COUNT(*) FROM `users`")
+            rows = cursor.fetchone()[0]
+            cursor.execute("SELECT COUNT(*) FROM `user_rejects`")
+            rejects = cursor.fetchone()[0]
+            status["mysql"] = {"users": rows, "rejects": rejects,
+                               "rejects_by_reason": dict(reject_reasons(cursor).most_common())}
+        finally:
+            connection.close()
+    except Exception as error:  # mysql.connector raises many subclasses of Error
+        status["mysql"] = {"error": str(error)}
+    return status
+
+
+def render(status: dict) -> str:
+    """Format the status for a terminal."""
+    job, topic, db = status["job"], status["topic"], status["mysql"]
+    lines = [f"job      {job['name']}: {job['state']}"
+             + (f" ({job['id']})" if job["id"] else "") + f"  web UI {job['web_ui']}"]
+    if "error" in topic:
+        lines.append(f"topic    {topic['name']}: unavailable ({topic['error']})")
+    else:
+        lines.append(f"topic    {topic['name']}: {topic['messages']} messages in "
+                     f"{topic['partitions']} partitions")
+    if "error" in db:
+        lines.append(f"mysql    unavailable ({db['error']})")
+    else:
+        lines.append(f"mysql    users: {db['users']} rows, user_rejects: {db['rejects']} rows")
+        for reason, count in db["rejects_by_reason"].items():
+            lines.append(f"           {count:>8}  {reason}")
+    return "\n".join(lines)
