@@ -142,7 +142,7 @@ def run(config: Config, *, count: int | None, rate: float | None, batch_size: in
     """Publish by count, by rate or on the batch schedule until done or `stop` is set."""
     generator = ProfileGenerator(seed=seed, update_share=update_share,
                                  first_user_id=first_user_id)
-    report = open(report_path, "a", encoding="utf-8") if report_path else None
+    report = open(report_path, "a", encoding="utf-8", buffering=1) if report_path else None
     try:
         publisher = ProfilePublisher(config, generator, invalid_rate, seed, report)
         log.info("producing to %s on %s (count=%s rate=%s batch=%s)", config.topic,

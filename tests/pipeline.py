@@ -24,7 +24,7 @@ class Sent:
     key: bytes | None
 
 
-class TestProducer:
+class MessageSender:
     """Send raw or registry-serialized messages and wait for their acknowledgements."""
 
     def __init__(self, config: Config):

@@ -101,8 +101,12 @@ def test_sigterm_mid_batch_loses_no_acknowledged_record(stack, db, tmp_path):
                "--first-user-id", str(first_id), "--report", str(report_path)]
     producer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, env=os.environ.copy())
-    wait_for(lambda: report_path.exists() and report_path.stat().st_size > 0, 60,
-             "the producer's first acknowledgement")
+    def first_acknowledgement():
+        if producer.poll() is not None:
+            raise AssertionError(f"the producer exited early: {producer.stderr.read()[-2000:]}")
+        return report_path.exists() and report_path.stat().st_size > 0
+
+    wait_for(first_acknowledgement, 60, "the producer's first acknowledgement")
     time.sleep(2)
     producer.send_signal(signal.SIGTERM)
     stdout, stderr = producer.communicate(timeout=90)

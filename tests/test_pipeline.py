@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.pipeline import TestProducer, rejects_at, rows_by_user, unique_user_ids, wait_for
+from tests.pipeline import MessageSender, rejects_at, rows_by_user, unique_user_ids, wait_for
 from tests.profiles import valid_profile
 
 pytestmark = pytest.mark.stack
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture(scope="module")
 def sender(stack):
-    return TestProducer(stack)
+    return MessageSender(stack)
 
 
 @pytest.fixture(scope="module")

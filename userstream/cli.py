@@ -127,9 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("down", help="stop everything `up` started").set_defaults(func=cmd_down)
 
     produce = commands.add_parser("produce", help="publish generated profiles")
-    mode = produce.add_mutually_exclusive_group()
-    mode.add_argument("--count", type=_positive(int), help="send this many messages, then exit")
-    mode.add_argument("--rate", type=_positive(float), help="messages per second, until stopped")
+    produce.add_argument("--count", type=_positive(int),
+                         help="send this many messages, then exit (with --rate: at that rate)")
+    produce.add_argument("--rate", type=_positive(float),
+                         help="messages per second, until stopped or --count is reached")
     produce.add_argument("--batch-size", type=_positive(int), default=1000,
                          help="messages per scheduled batch (default 1000)")
     produce.add_argument("--interval-min", type=_positive(float), default=300.0,
