@@ -7,6 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SERVICES = ("mysql", "kafka", "registry", "flink")
@@ -40,6 +41,8 @@ SETTINGS = (
     Setting("subject", "USERSTREAM_SUBJECT", "users-value", "registry subject of the contract"),
     Setting("flink_url", "USERSTREAM_FLINK_URL", "http://127.0.0.1:8081",
             "Flink REST endpoint (web UI) of the cluster that runs the job"),
+    Setting("flink_rpc_port", "USERSTREAM_FLINK_RPC_PORT", "6123",
+            "RPC port of the local JobManager"),
     Setting("job_name", "USERSTREAM_JOB_NAME", "userstream-profiles", "name of the Flink job"),
     Setting("job_parallelism", "USERSTREAM_JOB_PARALLELISM", "2",
             "parallelism of the job; match it to the topic's partitions"),
@@ -62,8 +65,6 @@ SETTINGS = (
             "user that applies migrations"),
     Setting("mysql_admin_password", "USERSTREAM_MYSQL_ADMIN_PASSWORD", "",
             "admin password; empty means the one generated in $USERSTREAM_HOME/secrets.json"),
-    Setting("registry_port", "USERSTREAM_REGISTRY_PORT", "8085", "port of the local registry"),
-    Setting("flink_port", "USERSTREAM_FLINK_PORT", "8081", "REST port of the local Flink cluster"),
     Setting("jobmanager_heap", "USERSTREAM_JOBMANAGER_MEMORY", "1024m",
             "process memory of the local JobManager"),
     Setting("taskmanager_memory", "USERSTREAM_TASKMANAGER_MEMORY", "2048m",
@@ -87,6 +88,7 @@ class Config:
     registry_url: str
     subject: str
     flink_url: str
+    flink_rpc_port: int
     job_name: str
     job_parallelism: int
     checkpoint_interval_ms: int
@@ -100,8 +102,6 @@ class Config:
     mysql_password: str
     mysql_admin_user: str
     mysql_admin_password: str
-    registry_port: int
-    flink_port: int
     jobmanager_heap: str
     taskmanager_memory: str
     kafka_heap: str
@@ -127,6 +127,16 @@ class Config:
             raw["mysql_admin_password"] or stored.get("mysql_admin_password", "")
         )
         return cls(**values)
+
+    @property
+    def registry_port(self) -> int:
+        """Port of the local registry, taken from the registry URL."""
+        return urlsplit(self.registry_url).port or 80
+
+    @property
+    def flink_port(self) -> int:
+        """REST port of the local Flink cluster, taken from the Flink URL."""
+        return urlsplit(self.flink_url).port or 80
 
     def path(self, *parts: str) -> Path:
         return self.home.joinpath(*parts)

@@ -37,6 +37,7 @@ def _config_yaml(config: Config) -> str:
     settings = {
         "env.java.opts.all": _default_java_opts(),
         "jobmanager.rpc.address": "127.0.0.1",
+        "jobmanager.rpc.port": str(config.flink_rpc_port),
         "jobmanager.bind-host": "127.0.0.1",
         "taskmanager.bind-host": "127.0.0.1",
         "taskmanager.host": "127.0.0.1",
@@ -87,7 +88,8 @@ def start(config: Config) -> None:
     """Start the JobManager and one TaskManager in the foreground of their own sessions."""
     _write_conf(config)
     if not process.running_pid(config, "flink-jobmanager"):
-        process.require_free_port("127.0.0.1", config.flink_port, "USERSTREAM_FLINK_PORT")
+        process.require_free_port("127.0.0.1", config.flink_port, "USERSTREAM_FLINK_URL")
+        process.require_free_port("127.0.0.1", config.flink_rpc_port, "USERSTREAM_FLINK_RPC_PORT")
         process.start(config, "flink-jobmanager",
                       ["bash", str(FLINK_HOME / "bin" / "jobmanager.sh"), "start-foreground"],
                       env=_env(config))

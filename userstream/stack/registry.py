@@ -45,7 +45,7 @@ def start(config: Config) -> None:
     if process.running_pid(config, NAME):
         log.info("registry already running")
         return
-    process.require_free_port("127.0.0.1", config.registry_port, "USERSTREAM_REGISTRY_PORT")
+    process.require_free_port("127.0.0.1", config.registry_port, "USERSTREAM_REGISTRY_URL")
     process.start(config, NAME, _argv(config), cwd=config.path("run"))
     process.wait_until(lambda: _ready(config), f"schema registry on 127.0.0.1:{config.registry_port}",
                        120, process.log_file(config, NAME), config, NAME)
