@@ -1,11 +1,13 @@
 """The userstream Flink job: Kafka profiles in, validated rows and rejects out to MySQL.
 
-Reads every message of the topic with its raw key, value and position; decodes it with its
-writer schema from the registry; checks and normalises it against the contract
-(flink_job.validation); upserts valid profiles into `users` by user_id and stores every other
-message in `user_rejects` keyed by topic, partition and offset. Offsets are committed only on
-completed checkpoints, and both JDBC sinks flush on every checkpoint, so a restart replays at
-most the messages after the last checkpoint, and replayed writes are idempotent upserts.
+The job reads every message of the topic with its raw key, value and position. It decodes
+each one with its writer schema from the registry, then checks and normalises it against the
+contract (flink_job.validation). Valid profiles are upserted into `users` by user_id. Every
+other message goes to `user_rejects`, keyed by topic, partition and offset.
+
+Offsets are committed only on completed checkpoints, and both JDBC sinks flush on every
+checkpoint. So a restart replays at most the messages after the last checkpoint, and the
+replayed writes are idempotent upserts.
 
 Settings come from USERSTREAM_* environment variables (userstream.config).
 """
@@ -176,7 +178,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = Config.load()
     settings = Configuration()
-    # A Python bundle is closed after this many milliseconds or elements; it bounds how long
+    # A Python bundle is closed after this many milliseconds or elements. This bounds how long
     # a record waits in the Python stage before it reaches the sink's buffer.
     settings.set_string("python.fn-execution.bundle.time", "200")
     settings.set_string("python.fn-execution.bundle.size", "5000")

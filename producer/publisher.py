@@ -43,8 +43,8 @@ class ProfilePublisher:
     """Encode profiles with the registry's Avro serializer and send them keyed by user_id.
 
     The producer is idempotent with acks=all, so a retried send is written once. Delivery
-    reports are served after every send; `report` (a writable text file) receives one JSON
-    line per acknowledged message with its partition, offset, user_id and invalid kind.
+    reports are served after every send. When `report` (a writable text file) is given, it
+    receives one JSON line per acknowledged message: partition, offset, user_id, invalid kind.
     """
 
     def __init__(self, config: Config, generator: ProfileGenerator, invalid_rate: float = 0.0,

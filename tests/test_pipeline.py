@@ -186,3 +186,11 @@ def test_ten_records_visible_within_two_seconds(stack, sender, contract, db):
     wait_for(lambda: len(rows_by_user(db, user_ids)) == 10, 10, "10 rows in MySQL", 0.05)
     elapsed = time.monotonic() - sent_at
     assert elapsed <= 2.0, f"10 records took {elapsed:.2f}s to reach MySQL"
+
+
+def test_registered_schema_matches_contract_file(stack, contract):
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    client = SchemaRegistryClient({"url": stack.registry_url})
+    latest = client.get_latest_version(stack.subject)
+    assert json.loads(latest.schema.schema_str) == contract.schema

@@ -134,9 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     produce.add_argument("--batch-size", type=_positive(int), default=1000,
                          help="messages per scheduled batch (default 1000)")
     produce.add_argument("--interval-min", type=_positive(float), default=300.0,
-                         help="shortest pause between batches in seconds (default 300)")
+                         help="minimum pause between batches in seconds (default 300)")
     produce.add_argument("--interval-max", type=_positive(float), default=600.0,
-                         help="longest pause between batches in seconds (default 600)")
+                         help="maximum pause between batches in seconds (default 600)")
     produce.add_argument("--seed", type=int, help="seed for reproducible profiles")
     produce.add_argument("--invalid-rate", type=float, default=0.0,
                          help="share of messages broken on purpose, 0..1 (default 0)")
