@@ -6,10 +6,12 @@ import json
 import logging
 import re
 import shutil
+import socket
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pyflink
 
@@ -32,17 +34,19 @@ def _default_java_opts() -> str:
     return match.group(1).strip() if match else ""
 
 
-def _config_yaml(config: Config) -> str:
+def _config_yaml(config: Config, bind_host: str = "127.0.0.1") -> str:
     python = sys.executable
+    jobmanager_host = urlsplit(config.flink_url).hostname or "127.0.0.1"
+    own_host = "127.0.0.1" if bind_host == "127.0.0.1" else socket.gethostname()
     settings = {
         "env.java.opts.all": _default_java_opts(),
-        "jobmanager.rpc.address": "127.0.0.1",
+        "jobmanager.rpc.address": jobmanager_host,
         "jobmanager.rpc.port": str(config.flink_rpc_port),
-        "jobmanager.bind-host": "127.0.0.1",
-        "taskmanager.bind-host": "127.0.0.1",
-        "taskmanager.host": "127.0.0.1",
-        "rest.address": "127.0.0.1",
-        "rest.bind-address": "127.0.0.1",
+        "jobmanager.bind-host": bind_host,
+        "taskmanager.bind-host": bind_host,
+        "taskmanager.host": own_host,
+        "rest.address": jobmanager_host,
+        "rest.bind-address": bind_host,
         "rest.port": str(config.flink_port),
         "jobmanager.memory.process.size": config.jobmanager_heap,
         "taskmanager.memory.process.size": config.taskmanager_memory,
@@ -68,35 +72,35 @@ def _config_yaml(config: Config) -> str:
     return "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
 
 
-def _write_conf(config: Config) -> Path:
+def write_conf(config: Config, bind_host: str = "127.0.0.1") -> Path:
     conf = _conf_dir(config)
     conf.mkdir(parents=True, exist_ok=True)
     for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
         shutil.copy(FLINK_HOME / "conf" / name, conf / name)
-    conf.joinpath("config.yaml").write_text(_config_yaml(config))
+    conf.joinpath("config.yaml").write_text(_config_yaml(config, bind_host))
     for folder in ("checkpoints", "savepoints", "tmp", "logs"):
         config.path("flink", folder).mkdir(parents=True, exist_ok=True)
     return conf
 
 
-def _env(config: Config) -> dict:
+def flink_env(config: Config) -> dict:
     return {"FLINK_CONF_DIR": str(_conf_dir(config)), "FLINK_HOME": str(FLINK_HOME),
             "FLINK_LOG_DIR": str(config.path("flink", "logs"))}
 
 
 def start(config: Config) -> None:
     """Start the JobManager and one TaskManager in the foreground of their own sessions."""
-    _write_conf(config)
+    write_conf(config)
     if not process.running_pid(config, "flink-jobmanager"):
         process.require_free_port("127.0.0.1", config.flink_port, "USERSTREAM_FLINK_URL")
         process.require_free_port("127.0.0.1", config.flink_rpc_port, "USERSTREAM_FLINK_RPC_PORT")
         process.start(config, "flink-jobmanager",
                       ["bash", str(FLINK_HOME / "bin" / "jobmanager.sh"), "start-foreground"],
-                      env=_env(config))
+                      env=flink_env(config))
     if not process.running_pid(config, "flink-taskmanager"):
         process.start(config, "flink-taskmanager",
                       ["bash", str(FLINK_HOME / "bin" / "taskmanager.sh"), "start-foreground"],
-                      env=_env(config))
+                      env=flink_env(config))
     process.wait_until(lambda: _slots(config) > 0,
                        f"Flink cluster at {config.flink_url} with a registered TaskManager", 90,
                        process.log_file(config, "flink-taskmanager"), config, "flink-jobmanager")
@@ -135,11 +139,13 @@ def submit_job(config: Config) -> str:
     if job:
         log.info("job %s already %s (%s)", config.job_name, job["state"].lower(), job["jid"])
         return job["jid"]
+    if not _conf_dir(config).joinpath("config.yaml").exists():
+        write_conf(config)
     host_port = config.flink_url.split("://", 1)[-1]
     argv = ["bash", str(FLINK_HOME / "bin" / "flink"), "run", "-m", host_port, "-d",
             "-py", str(PROJECT_ROOT / "flink_job" / "job.py"),
             "-pyexec", sys.executable, "-pyclientexec", sys.executable]
-    output = process.run(argv, "submitting the Flink job", env=_env(config), timeout_s=300)
+    output = process.run(argv, "submitting the Flink job", env=flink_env(config), timeout_s=300)
     match = re.search(r"JobID ([0-9a-f]{32})", output)
     if not match:
         raise process.StackError(f"flink run printed no job id:\n{output[-2000:]}")

@@ -30,7 +30,8 @@ def _apt_install(packages: list[str], why: str) -> None:
 def ensure_tools(config: Config) -> None:
     if "mysql" in config.services and not mysql.installed():
         _apt_install(["mariadb-server", "mariadb-client"], "MariaDB")
-    if shutil.which("java") is None or shutil.which("mvn") is None:
+    needs_java = bool({"kafka", "registry", "flink"} & set(config.services))
+    if needs_java and (shutil.which("java") is None or shutil.which("mvn") is None):
         _apt_install(["openjdk-17-jdk-headless", "maven"], "Java 17 or Maven")
 
 
@@ -48,11 +49,15 @@ def _newest_source(folder: Path) -> float:
 def ensure_jars(config: Config) -> None:
     """Resolve the Kafka broker, connector jars, the job's own jar and the registry."""
     lib = config.path("lib")
-    if not lib.joinpath("kafka").is_dir() or not lib.joinpath("flink").is_dir():
+    kafka_missing = "kafka" in config.services and not lib.joinpath("kafka").is_dir()
+    if kafka_missing or not lib.joinpath("flink").is_dir():
         _maven(PROJECT_ROOT / "stack" / "pom.xml", "Kafka and Flink connector jars",
                f"-Dstack.lib={lib}")
     extension = lib / "userstream-flink.jar"
-    if not extension.exists() or extension.stat().st_mtime < _newest_source(EXTENSION_MODULE):
+    # A prebuilt jar (as in the container image, which has no Maven) is kept as it is.
+    outdated = (shutil.which("mvn") is not None and extension.exists()
+                and extension.stat().st_mtime < _newest_source(EXTENSION_MODULE))
+    if not extension.exists() or outdated:
         _maven(EXTENSION_MODULE / "pom.xml", "the job's JVM extension")
         shutil.copy(EXTENSION_MODULE / "target" / "userstream-flink.jar", extension)
     if "registry" in config.services and not registry_app().exists():
