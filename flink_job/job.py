@@ -149,12 +149,14 @@ def build(env: StreamExecutionEnvironment, config: Config) -> StreamTableEnviron
         type_info=rows.MESSAGE_TYPE,
     ).uid("kafka-source")
 
-    # Decode, validate and normalise; rejects leave through a side output.
+    # Decode, validate and normalise; rejects leave through a side output. A chain of its own
+    # makes the web UI show records read from Kafka and records checked as separate counts.
     profiles = (
         messages.process(ValidateProfiles(config.registry_url),
                          output_type=rows.profile_type(contract))
         .name("Decode, validate, normalise")
         .uid("validate")
+        .start_new_chain()
     )
     rejects = profiles.get_side_output(REJECTS)
 
@@ -182,6 +184,9 @@ def main() -> None:
     # a record waits in the Python stage before it reaches the sink's buffer.
     settings.set_string("python.fn-execution.bundle.time", "200")
     settings.set_string("python.fn-execution.bundle.size", "5000")
+    # Thread mode runs the Python functions inside the TaskManager's JVM, so no Python worker
+    # process and none of the gRPC ports it would listen on (on every interface) are needed.
+    settings.set_string("python.execution-mode", "thread")
     env = StreamExecutionEnvironment.get_execution_environment(settings)
     env.add_jars(*jar_urls(config))
     env.set_parallelism(config.job_parallelism)

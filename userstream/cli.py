@@ -74,7 +74,7 @@ def cmd_status(config: Config, args) -> int:
         current = status.collect(config)
         print(json.dumps(current, indent=2) if args.json else status.render(current), flush=True)
         if not args.watch:
-            return 0
+            return 0 if status.healthy(current) else 1
         time.sleep(args.watch)
         print()
 

@@ -11,12 +11,16 @@ from userstream.config import Config
 from userstream.stack import flink, mysql
 
 log = logging.getLogger(__name__)
+# librdkafka logs every refused connection; `status` reports an unreachable broker once itself.
+_CLIENT_LOG = logging.getLogger("userstream.status.librdkafka")
+_CLIENT_LOG.setLevel(logging.CRITICAL)
 
 
 def topic_offsets(config: Config) -> dict[int, tuple[int, int]]:
     """Return {partition: (low, high)} watermark offsets of the profile topic."""
     consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap,
-                         "group.id": "userstream-status", "enable.auto.commit": False})
+                         "group.id": "userstream-status", "enable.auto.commit": False,
+                         "logger": _CLIENT_LOG})
     try:
         metadata = consumer.list_topics(config.topic, timeout=5)
         partitions = metadata.topics[config.topic].partitions
@@ -67,6 +71,12 @@ def collect(config: Config) -> dict:
     return status
 
 
+def healthy(status: dict) -> bool:
+    """Return whether the job runs and both Kafka and MySQL could be read."""
+    return (status["job"]["state"] == "RUNNING" and "error" not in status["topic"]
+            and "error" not in status["mysql"])
+
+
 def render(status: dict) -> str:
     """Format the status for a terminal."""
     job, topic, db = status["job"], status["topic"], status["mysql"]
@@ -83,4 +93,7 @@ def render(status: dict) -> str:
         lines.append(f"mysql    users: {db['users']} rows, user_rejects: {db['rejects']} rows")
         for reason, count in db["rejects_by_reason"].items():
             lines.append(f"           {count:>8}  {reason}")
+    if not healthy(status):
+        lines.append("hint     start the stack and the job with `userstream up` (make up); "
+                     "logs are in $USERSTREAM_HOME/logs")
     return "\n".join(lines)

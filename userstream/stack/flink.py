@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import socket
 import sys
+import sysconfig
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -84,8 +86,11 @@ def write_conf(config: Config, bind_host: str = "127.0.0.1") -> Path:
 
 
 def flink_env(config: Config) -> dict:
+    # Thread mode embeds Python in the TaskManager's JVM; that interpreter starts from the base
+    # installation, so it is pointed at this environment's packages and the project.
+    python_path = os.pathsep.join([sysconfig.get_paths()["purelib"], str(PROJECT_ROOT)])
     return {"FLINK_CONF_DIR": str(_conf_dir(config)), "FLINK_HOME": str(FLINK_HOME),
-            "FLINK_LOG_DIR": str(config.path("flink", "logs"))}
+            "FLINK_LOG_DIR": str(config.path("flink", "logs")), "PYTHONPATH": python_path}
 
 
 def start(config: Config) -> None:
@@ -109,6 +114,9 @@ def start(config: Config) -> None:
 def stop(config: Config) -> None:
     process.stop(config, "flink-taskmanager")
     process.stop(config, "flink-jobmanager")
+    # Flink's scripts write PID files of their own into env.pid.dir, even in the foreground.
+    for leftover in config.path("run").glob("flink-*-*.pid"):
+        leftover.unlink(missing_ok=True)
 
 
 def rest_get(config: Config, path: str, timeout_s: float = 5) -> dict | None:
