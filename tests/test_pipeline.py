@@ -194,3 +194,20 @@ def test_registered_schema_matches_contract_file(stack, contract):
     client = SchemaRegistryClient({"url": stack.registry_url})
     latest = client.get_latest_version(stack.subject)
     assert json.loads(latest.schema.schema_str) == contract.schema
+
+
+def test_registry_keeps_schemas_across_restart(stack, sender, contract, db):
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    from userstream.stack import registry
+
+    schema_id = registry.register_contract(stack)
+    registry.stop(stack)
+    registry.start(stack)
+    fresh_client = SchemaRegistryClient({"url": stack.registry_url})
+    assert json.loads(fresh_client.get_schema(schema_id).schema_str) == contract.schema
+    user_id = unique_user_ids(1)[0]
+    value = sender.encode(sender.serializer(contract.schema), valid_profile(user_id))
+    sender.send(str(user_id).encode(), value)
+    sender.flush()
+    wait_for(lambda: rows_by_user(db, [user_id]), 30, "a row written after the registry restart")
