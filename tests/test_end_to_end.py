@@ -120,3 +120,47 @@ def test_sigterm_mid_batch_loses_no_acknowledged_record(stack, db, tmp_path):
     assert len(latest) == len(report)
     rows, _ = wait_for_outcome(db, stack.topic, latest, invalid)
     assert len(rows) == len(report)
+
+
+def test_reconcile_finds_nothing_missing(stack):
+    from userstream.reconcile import reconcile
+
+    report = reconcile(stack)
+    assert report.messages > 0
+    assert report.missing == 0, f"missing positions: {report.missing_positions}"
+    assert report.duplicated == 0, f"duplicated positions: {report.duplicated_positions}"
+
+
+def test_reconcile_reports_deleted_row(stack, db, tmp_path):
+    from tests.pipeline import MessageSender
+    from tests.profiles import valid_profile
+    from userstream.reconcile import reconcile
+    from userstream.stack import mysql
+
+    report_path = tmp_path / "delivered.jsonl"
+    publisher.run(stack, count=20, rate=None, batch_size=20, interval_s=(1, 1), seed=11,
+                  invalid_rate=0.0, stop=threading.Event(), report_path=report_path,
+                  first_user_id=unique_user_ids(1)[0], update_share=0.0)
+    latest, invalid = expected_outcome(read_report(report_path))
+    wait_for_outcome(db, stack.topic, latest, invalid)
+    victim = next(iter(latest))
+    admin = mysql.connect(stack, admin=True, autocommit=True)
+    try:
+        admin.cursor().execute("DELETE FROM users WHERE user_id = %s", (victim,))
+        report = reconcile(stack)
+    finally:
+        admin.close()
+        # A newer version of the user brings the row back, so later runs reconcile cleanly.
+        sender = MessageSender(stack)
+        value = sender.encode(sender.serializer(stack_contract()), valid_profile(victim))
+        sender.send(str(victim).encode(), value)
+        sender.flush()
+        wait_for(lambda: rows_by_user(db, [victim]), 30, "the restored row")
+    assert report.missing == 1
+    assert report.missing_positions == [latest[victim]]
+
+
+def stack_contract() -> dict:
+    from userstream.contract import default_contract
+
+    return default_contract().schema

@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+from confluent_kafka import KafkaException
+
 from userstream.config import SETTINGS, Config, ensure_secrets
 from userstream.contract import ContractError, default_contract
 from userstream.ddl import initial_migration
@@ -77,6 +79,24 @@ def cmd_status(config: Config, args) -> int:
             return 0 if status.healthy(current) else 1
         time.sleep(args.watch)
         print()
+
+
+def cmd_reconcile(config: Config, args) -> int:
+    from userstream.reconcile import reconcile
+
+    report = reconcile(config)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(f"{report.messages} messages: {report.stored} current rows, {report.superseded} "
+              f"replaced by a later version, {report.rejected} rejected; "
+              f"{report.missing} missing, {report.duplicated} duplicated")
+        for kind in ("missing", "duplicated"):
+            positions = getattr(report, f"{kind}_positions")
+            if positions:
+                shown = ", ".join(f"{partition}:{offset}" for partition, offset in positions)
+                print(f"{kind} (partition:offset, first {len(positions)}): {shown}")
+    return 0 if report.consistent else 1
 
 
 def cmd_run(config: Config, args) -> int:
@@ -161,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int)
     run.set_defaults(func=cmd_run)
 
+    reconcile = commands.add_parser(
+        "reconcile", help="check every message in the topic against users and user_rejects; "
+        "exit 1 if any is missing or duplicated")
+    reconcile.add_argument("--json", action="store_true", help="print JSON for scripts")
+    reconcile.set_defaults(func=cmd_reconcile)
+
     commands.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
     contract = commands.add_parser("contract", help="contract tools")
     contract_commands = contract.add_subparsers(dest="contract_command", required=True)
@@ -190,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             ensure_secrets(config.home)
             config = Config.load()
         return args.func(config, args)
-    except (StackError, ContractError, ValueError, FileNotFoundError) as error:
+    except (StackError, ContractError, ValueError, FileNotFoundError, KafkaException) as error:
         print(f"userstream: {error}", file=sys.stderr)
         return 1
 
