@@ -6,6 +6,7 @@ import base64
 import logging
 import uuid
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from userstream.config import Config
@@ -13,6 +14,9 @@ from userstream.stack import process
 
 log = logging.getLogger(__name__)
 NAME = "kafka"
+# librdkafka logs every refused connection; a failed start-up is reported once as StackError.
+_CLIENT_LOG = logging.getLogger("userstream.kafka.librdkafka")
+_CLIENT_LOG.setLevel(logging.CRITICAL)
 
 
 def _host_port(config: Config) -> tuple[str, int]:
@@ -97,7 +101,8 @@ def _ready(config: Config) -> bool:
     host, port = _host_port(config)
     if not process.port_open(host, port):
         return False
-    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap, "socket.timeout.ms": 2000})
+    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap, "socket.timeout.ms": 2000,
+                         "logger": _CLIENT_LOG})
     try:
         admin.list_topics(timeout=2)
         return True
@@ -107,8 +112,16 @@ def _ready(config: Config) -> bool:
 
 def ensure_topic(config: Config) -> None:
     """Create the profile topic with the configured partitions unless it exists."""
-    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap})
-    if config.topic in admin.list_topics(timeout=10).topics:
+    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap,
+                         "logger": _CLIENT_LOG})
+    try:
+        topics = admin.list_topics(timeout=10).topics
+    except KafkaException as error:
+        raise process.StackError(
+            f"cannot reach Kafka at {config.kafka_bootstrap} within 10 s ({error}); start it "
+            "or set USERSTREAM_KAFKA_BOOTSTRAP to a reachable broker"
+        ) from error
+    if config.topic in topics:
         return
     topic = NewTopic(config.topic, num_partitions=config.topic_partitions, replication_factor=1)
     for name, future in admin.create_topics([topic]).items():

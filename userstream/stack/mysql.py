@@ -107,12 +107,27 @@ def connect(config: Config, admin: bool = False, **options):
     )
 
 
+def check_access(config: Config, admin: bool = False) -> None:
+    """Connect once and raise StackError naming the settings to fix if that fails."""
+    prefix = "USERSTREAM_MYSQL_ADMIN_" if admin else "USERSTREAM_MYSQL_"
+    user = config.mysql_admin_user if admin else config.mysql_user
+    try:
+        connect(config, admin=admin).close()
+    except mysql.connector.Error as error:
+        raise process.StackError(
+            f"cannot connect to MySQL at {config.mysql_host}:{config.mysql_port} as {user} "
+            f"(database {config.mysql_database}): {error.msg}. Check {prefix}USER, "
+            f"{prefix}PASSWORD, USERSTREAM_MYSQL_HOST and USERSTREAM_MYSQL_PORT"
+        ) from error
+
+
 def migration_files() -> list[Path]:
     return sorted(MIGRATIONS.glob("V*__*.sql"))
 
 
 def migrate(config: Config) -> list[str]:
     """Apply the migrations not yet recorded in `schema_migrations`, in version order."""
+    check_access(config, admin=True)
     connection = connect(config, admin=True, autocommit=True)
     applied_now = []
     try:

@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from userstream.config import Config
 from userstream.contract import default_contract
@@ -58,8 +59,20 @@ def stop(config: Config) -> None:
 
 def register_contract(config: Config) -> int:
     """Register the contract under the configured subject; return its schema id."""
-    client = SchemaRegistryClient({"url": config.registry_url})
-    schema_id = client.register_schema(config.subject,
-                                       Schema(default_contract().schema_str(), "AVRO"))
+    client = SchemaRegistryClient({"url": config.registry_url, "timeout": 10})
+    try:
+        schema_id = client.register_schema(config.subject,
+                                           Schema(default_contract().schema_str(), "AVRO"))
+    except SchemaRegistryError as error:
+        raise process.StackError(
+            f"the registry at {config.registry_url} rejected the contract for subject "
+            f"{config.subject}: {error.error_message} (HTTP {error.http_status_code}); an "
+            "incompatible change needs a new subject or a compatible contract"
+        ) from error
+    except Exception as error:  # the HTTP client raises its own connection errors
+        raise process.StackError(
+            f"cannot reach the schema registry at {config.registry_url} ({error}); start it or "
+            "set USERSTREAM_REGISTRY_URL to a registry with the Confluent API"
+        ) from error
     log.info("contract registered under %s with id %s", config.subject, schema_id)
     return schema_id
