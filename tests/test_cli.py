@@ -1,0 +1,79 @@
+"""The `userstream` command: exit codes and messages for bad usage and bad settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def userstream(*args: str, env: dict | None = None, timeout_s: float = 60):
+    return subprocess.run([sys.executable, "-m", "userstream.cli", *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=timeout_s)
+
+
+def test_unknown_option_exits_2():
+    result = userstream("produce", "--count", "0")
+    assert result.returncode == 2
+    assert "must be greater than 0" in result.stderr
+
+
+def test_invalid_rate_outside_range_exits_2():
+    result = userstream("produce", "--invalid-rate", "1.5")
+    assert result.returncode == 2
+    assert "outside 0..1" in result.stderr
+
+
+def test_invalid_setting_names_variable():
+    result = userstream("status", env={"USERSTREAM_MYSQL_PORT": "x"})
+    assert result.returncode == 1
+    assert "USERSTREAM_MYSQL_PORT='x' is not a whole number" in result.stderr
+
+
+@pytest.mark.stack
+def test_status_json_when_running(stack):
+    result = userstream("status", "--json")
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["job"]["state"] == "RUNNING"
+    assert status["topic"]["partitions"] == stack.topic_partitions
+
+
+@pytest.mark.stack
+def test_wrong_password_names_setting(stack):
+    result = userstream("up", env={"USERSTREAM_MYSQL_PASSWORD": "wrong"}, timeout_s=30)
+    assert result.returncode == 1
+    assert "Access denied" in result.stderr
+    assert "USERSTREAM_MYSQL_PASSWORD" in result.stderr
+
+
+@pytest.mark.stack
+def test_unreachable_kafka_names_setting(stack):
+    result = userstream("up", env={"USERSTREAM_SERVICES": "mysql",
+                                   "USERSTREAM_KAFKA_BOOTSTRAP": "127.0.0.1:1"}, timeout_s=30)
+    assert result.returncode == 1
+    assert "cannot reach Kafka at 127.0.0.1:1" in result.stderr
+    assert "USERSTREAM_KAFKA_BOOTSTRAP" in result.stderr
+
+
+@pytest.mark.stack
+def test_unreachable_registry_names_setting(stack):
+    result = userstream("up", env={"USERSTREAM_SERVICES": "mysql,kafka",
+                                   "USERSTREAM_REGISTRY_URL": "http://127.0.0.1:1/apis/ccompat/v7"},
+                        timeout_s=30)
+    assert result.returncode == 1
+    assert "cannot reach the schema registry" in result.stderr
+    assert "USERSTREAM_REGISTRY_URL" in result.stderr
+
+
+@pytest.mark.stack
+def test_up_twice_keeps_job(stack):
+    from userstream.stack import flink
+
+    before = flink.active_job(stack)["jid"]
+    result = userstream("up", timeout_s=120)
+    assert result.returncode == 0, result.stderr
+    assert flink.active_job(stack)["jid"] == before
