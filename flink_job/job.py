@@ -29,6 +29,7 @@ from pyflink.table import StreamTableEnvironment
 from pyflink.util.java_utils import to_jarray
 
 from flink_job import rows
+from flink_job.validation import Reason, Rejection, ValidProfile
 from userstream.config import Config
 from userstream.contract import default_contract
 
@@ -53,11 +54,19 @@ class ValidateProfiles(ProcessFunction):
         )
 
     def process_element(self, message, ctx):
-        key, value, topic, partition, offset = message[0], message[1], message[2], message[3], message[4]
+        key, value, topic, partition, offset = (message[0], message[1], message[2], message[3],
+                                                message[4])
         key = bytes(key) if key is not None else None
         value = bytes(value) if value is not None else None
-        outcome = self._validator.validate(key, value)
-        if hasattr(outcome, "values"):
+        try:
+            outcome = self._validator.validate(key, value)
+        except Exception as error:  # no message may fail the job; it becomes a reject
+            log.error("validating %s-%s@%s failed unexpectedly: %s: %s", topic, partition,
+                      offset, type(error).__name__, error)
+            outcome = Rejection((Reason("message", "internal_error",
+                                        f"validation raised {type(error).__name__}; report it "
+                                        "with this message's position"),))
+        if isinstance(outcome, ValidProfile):
             yield rows.profile_row(outcome.values, partition, offset, outcome.schema_id)
             return
         yield REJECTS, rows.Row(

@@ -10,7 +10,7 @@ import fastavro
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from flink_job.validation import SchemaNotFound
+from flink_job.validation import SchemaNotFound, SchemaUnusable
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,12 @@ class WriterSchemaCache:
                         schema_id, attempt, delay, failure)
             time.sleep(delay)
         if schema.schema_type not in (None, "AVRO"):
-            raise SchemaNotFound(schema_id)
+            raise SchemaUnusable(f"it is a {schema.schema_type} schema, not Avro")
+        if schema.references:
+            raise SchemaUnusable("it uses schema references, which this job does not resolve")
+        try:
+            parsed = fastavro.parse_schema(json.loads(schema.schema_str))
+        except Exception as error:  # fastavro raises several types for schemas it cannot use
+            raise SchemaUnusable(f"fastavro cannot parse it ({type(error).__name__})") from error
         log.info("cached writer schema id %s", schema_id)
-        return fastavro.parse_schema(json.loads(schema.schema_str))
+        return parsed

@@ -69,6 +69,14 @@ class SchemaNotFound(LookupError):
     """The registry answered that no schema has this id."""
 
 
+class SchemaUnusable(ValueError):
+    """The registry has the schema, but it is not an Avro schema this job can decode."""
+
+
+MAX_SCHEMA_ID = 2**31 - 1  # registry ids are signed 32-bit integers
+MAX_SHOWN = 60  # characters of a rejected value repeated in a reason message
+
+
 WriterSchemaLookup = Callable[[int], dict]
 
 
@@ -92,15 +100,19 @@ class MessageValidator:
         if framing is not None:
             return Rejection((framing,))
         schema_id = int.from_bytes(value[1:HEADER_SIZE], "big")
+        unknown = Reason("message", "unknown_schema_id",
+                         f"schema id {schema_id} is not in the registry; register the "
+                         "producer's schema or fix the producer's registry URL")
+        if schema_id > MAX_SCHEMA_ID:
+            return Rejection((unknown,))
         try:
             writer_schema = self._lookup_schema(schema_id)
         except SchemaNotFound:
-            return Rejection(
-                (Reason("message", "unknown_schema_id",
-                        f"schema id {schema_id} is not in the registry; register the "
-                        "producer's schema or fix the producer's registry URL"),),
-                schema_id=schema_id,
-            )
+            return Rejection((unknown,), schema_id=schema_id)
+        except SchemaUnusable as error:
+            return Rejection((Reason("message", "unsupported_schema",
+                                     f"schema id {schema_id} cannot be used: {error}"),),
+                             schema_id=schema_id)
         record = _decode(value, writer_schema)
         if isinstance(record, Reason):
             return Rejection((record,), schema_id=schema_id)
@@ -161,8 +173,7 @@ def _decode(value: bytes, writer_schema: dict) -> dict | Reason:
     stream.seek(HEADER_SIZE)
     try:
         record = fastavro.schemaless_reader(stream, writer_schema, None)
-    except (EOFError, StopIteration, ValueError, TypeError, IndexError, UnicodeDecodeError,
-            InvalidOperation) as error:
+    except Exception as error:  # fastavro raises many types for bytes it cannot read
         return Reason("message", "undecodable",
                       f"the Avro body does not decode with its writer schema ({type(error).__name__});"
                       " the message is truncated or was written with another schema")
@@ -176,7 +187,11 @@ def _decode(value: bytes, writer_schema: dict) -> dict | Reason:
 
 
 def _check_key(key: bytes | None, user_id: Any) -> list[Reason]:
-    if key is None or not isinstance(user_id, int):
+    if key is None:
+        return [Reason("message", "key_missing",
+                       "the message has no key; key each message by its user_id so that all "
+                       "versions of a user stay in one partition, in order")]
+    if not isinstance(user_id, int):
         return []
     if key != str(user_id).encode("ascii"):
         shown = key[:20].decode("utf-8", "replace")
@@ -216,6 +231,10 @@ def _string_check(spec: FieldSpec) -> Check:
         value = _LINE_BREAKS.sub(", ", raw.strip()) if is_address else raw.strip()
         if is_address:
             value = _WHITESPACE.sub(" ", value)
+        if spec.format == "email":
+            # Lower-casing can lengthen a string (İ becomes two characters), so it happens
+            # before the length check.
+            value = value.lower()
         if not value:
             if spec.nullable:
                 return None, None
@@ -240,17 +259,17 @@ def _string_check(spec: FieldSpec) -> Check:
 
 
 def _email(spec: FieldSpec, value: str):
-    value = value.lower()
     if not _EMAIL.match(value):
         return None, Reason(spec.name, "invalid_format",
-                            f"{spec.name} {value!r} is not an email address (local@domain.tld)")
+                            f"{spec.name} {_show(value)} is not an email address "
+                            "(local@domain.tld)")
     return value, None
 
 
 def _url(spec: FieldSpec, value: str):
     if not value.lower().startswith(("http://", "https://")) or " " in value:
         return None, Reason(spec.name, "invalid_format",
-                            f"{spec.name} {value!r} is not an http or https URL")
+                            f"{spec.name} {_show(value)} is not an http or https URL")
     return value, None
 
 
@@ -258,7 +277,7 @@ def _phone(spec: FieldSpec, value: str):
     digits = sum(character.isdigit() for character in value)
     if not _PHONE.match(value) or digits < 7:
         return None, Reason(spec.name, "invalid_format",
-                            f"{spec.name} {value!r} is not a phone number (digits, spaces, "
+                            f"{spec.name} {_show(value)} is not a phone number (digits, spaces, "
                             "+ ( ) . - and x for an extension; at least 7 digits)")
     return value, None
 
@@ -309,7 +328,7 @@ def _enum_check(spec: FieldSpec) -> Check:
         symbol = by_folded.get(raw.strip().casefold())
         if symbol is None:
             return None, Reason(spec.name, "invalid_enum",
-                                f"{spec.name} {raw!r} is not one of {', '.join(spec.symbols)}")
+                                f"{spec.name} {_show(raw)} is not one of {', '.join(spec.symbols)}")
         return symbol, None
 
     return check
@@ -320,13 +339,18 @@ def _date_check(spec: FieldSpec) -> Check:
         if isinstance(raw, dt.datetime):
             raw = raw.date()
         if isinstance(raw, int) and not isinstance(raw, bool):
-            raw = _EPOCH + dt.timedelta(days=raw)
+            try:
+                raw = _EPOCH + dt.timedelta(days=raw)
+            except OverflowError:
+                return None, Reason(spec.name, "out_of_range",
+                                    f"{spec.name} {raw} days from 1970-01-01 is not a date")
         elif isinstance(raw, str):
             try:
                 raw = dt.date.fromisoformat(raw.strip())
             except ValueError:
                 return None, Reason(spec.name, "invalid_date",
-                                    f"{spec.name} {raw!r} is not a calendar date (YYYY-MM-DD)")
+                                    f"{spec.name} {_show(raw)} is not a calendar date "
+                                    "(YYYY-MM-DD)")
         if not isinstance(raw, dt.date):
             return None, _wrong_type(spec, raw, "a date")
         if raw > dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1):
@@ -345,9 +369,13 @@ def _timestamp_check(spec: FieldSpec) -> Check:
                 raw = dt.datetime.fromisoformat(raw.strip())
             except ValueError:
                 return None, Reason(spec.name, "invalid_timestamp",
-                                    f"{spec.name} {raw!r} is not an ISO 8601 timestamp")
+                                    f"{spec.name} {_show(raw)} is not an ISO 8601 timestamp")
         if isinstance(raw, int) and not isinstance(raw, bool):
-            raw = dt.datetime.fromtimestamp(raw / 1000, dt.timezone.utc)
+            try:
+                raw = dt.datetime.fromtimestamp(raw / 1000, dt.timezone.utc)
+            except (OverflowError, ValueError, OSError):
+                return None, Reason(spec.name, "out_of_range",
+                                    f"{spec.name} {raw} milliseconds from 1970 is not a time")
         if not isinstance(raw, dt.datetime):
             return None, _wrong_type(spec, raw, "a timestamp")
         if raw.tzinfo is not None:
@@ -373,13 +401,14 @@ def _decimal_check(spec: FieldSpec) -> Check:
                 return None, _wrong_type(spec, raw, "a decimal number")
         if not isinstance(raw, Decimal) or not raw.is_finite():
             return None, _wrong_type(spec, raw, "a decimal number")
+        if abs(raw) >= limit:
+            return None, Reason(spec.name, "out_of_range",
+                                f"{spec.name} {_show(raw)} needs more than {spec.precision} "
+                                f"digits with {spec.scale} decimals; the largest is "
+                                f"{limit - quantum}")
         if raw != raw.quantize(quantum, rounding="ROUND_DOWN"):
             return None, Reason(spec.name, "invalid_scale",
                                 f"{spec.name} {raw} has more than {spec.scale} decimal places")
-        if abs(raw) >= limit:
-            return None, Reason(spec.name, "out_of_range",
-                                f"{spec.name} {raw} needs more than {spec.precision} digits "
-                                f"with {spec.scale} decimals; the largest is {limit - quantum}")
         return raw.quantize(quantum), None
 
     return check
@@ -387,6 +416,12 @@ def _decimal_check(spec: FieldSpec) -> Check:
 
 def _long_check(spec: FieldSpec) -> Check:
     return _int_check(spec)
+
+
+def _show(value: Any) -> str:
+    """Return the repr of a rejected value, cut to MAX_SHOWN characters."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + f"... ({len(text)} characters)"
 
 
 def _wrong_type(spec: FieldSpec, raw: Any, expected: str) -> Reason:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -23,6 +23,10 @@ from userstream.contract import default_contract
 
 log = logging.getLogger(__name__)
 INVALID_HEADER = "userstream-invalid-kind"
+# librdkafka logs every failed connection attempt; failures are reported through delivery
+# reports and the summary, so only its errors are shown.
+_CLIENT_LOG = logging.getLogger("producer.librdkafka")
+_CLIENT_LOG.setLevel(logging.CRITICAL)
 
 
 @dataclass
@@ -66,6 +70,7 @@ class ProfilePublisher:
         self._context = SerializationContext(config.topic, MessageField.VALUE)
         self._producer = Producer({
             "bootstrap.servers": config.kafka_bootstrap,
+            "logger": _CLIENT_LOG,
             "client.id": "userstream-producer",
             "enable.idempotence": True,
             "acks": "all",
@@ -143,6 +148,7 @@ def run(config: Config, *, count: int | None, rate: float | None, batch_size: in
     generator = ProfileGenerator(seed=seed, update_share=update_share,
                                  first_user_id=first_user_id)
     report = open(report_path, "a", encoding="utf-8", buffering=1) if report_path else None
+    publisher = None
     try:
         publisher = ProfilePublisher(config, generator, invalid_rate, seed, report)
         log.info("producing to %s on %s (count=%s rate=%s batch=%s)", config.topic,
@@ -158,9 +164,12 @@ def run(config: Config, *, count: int | None, rate: float | None, batch_size: in
         log.info("producer finished: %s delivered, %s failed, %s unconfirmed; invalid by kind %s",
                  counts.delivered, counts.failed, unconfirmed, counts.invalid_by_kind)
         return counts
-    except KafkaException as error:
-        log.error("producer stopped by a Kafka error: %s", error)
-        raise
+    except Exception as error:  # registry and Kafka clients raise their own error types
+        counts = publisher.counts if publisher is not None else Counts()
+        raise OSError(f"producing failed after {counts.delivered} delivered messages "
+                      f"({counts.pending} unconfirmed): {error}. Check that Kafka "
+                      f"({config.kafka_bootstrap}) and the registry ({config.registry_url}) "
+                      "are reachable") from error
     finally:
         if report is not None:
             report.close()

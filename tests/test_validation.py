@@ -199,3 +199,71 @@ def test_missing_required_field_is_rejected(validator, contract):
     outcome = validator.validate(b"1001", frame(SCHEMA_ID + 3, validator.schemas[SCHEMA_ID + 3],
                                                 profile))
     assert codes(outcome) == {"hobby:missing"}
+
+
+def variant(validator, contract, schema_id, changes: dict):
+    """Register a writer schema that differs from the contract in some field types."""
+    schema = json.loads(json.dumps(contract.schema))
+    for field in schema["fields"]:
+        if field["name"] in changes:
+            field["type"] = changes[field["name"]]
+    validator.schemas[schema_id] = fastavro.parse_schema(schema)
+    return validator.schemas[schema_id]
+
+
+@pytest.mark.parametrize("schema_id, changes, profile_changes, expected", [
+    (20, {"date_of_birth": "int"}, {"date_of_birth": 3_000_000}, "date_of_birth:out_of_range"),
+    (21, {"last_login": "long"}, {"last_login": 10**15}, "last_login:out_of_range"),
+    (22, {"account_balance": {"type": "bytes", "logicalType": "decimal", "precision": 40,
+                              "scale": 2}},
+     {"account_balance": Decimal("1" * 31 + ".00")}, "account_balance:out_of_range"),
+    (23, {"account_balance": "string"}, {"account_balance": "1e100"},
+     "account_balance:out_of_range"),
+])
+def test_extreme_foreign_value_is_rejected(validator, contract, schema_id, changes,
+                                           profile_changes, expected):
+    writer = variant(validator, contract, schema_id, changes)
+    message = frame(schema_id, writer, valid_profile(**profile_changes))
+    assert codes(validator.validate(b"1001", message)) == {expected}
+
+
+def test_timestamp_beyond_datetime_is_undecodable(validator, contract):
+    writer = variant(validator, contract, 24, {"last_login": "long"})
+    message = frame(24, writer, valid_profile(last_login=2**62))
+    # Re-frame under the contract's id: fastavro cannot turn 2**62 ms into a datetime.
+    reframed = message[:1] + SCHEMA_ID.to_bytes(4, "big") + message[5:]
+    assert codes(validator.validate(b"1001", reframed)) == {"message:undecodable"}
+
+
+def test_schema_id_beyond_int32_is_unknown(validator):
+    outcome = validator.validate(b"1", b"\x00\x80\x00\x00\x00\x02")
+    assert codes(outcome) == {"message:unknown_schema_id"}
+    assert outcome.schema_id is None
+
+
+def test_unusable_schema_is_rejected(contract):
+    from flink_job.validation import SchemaUnusable
+
+    def lookup(schema_id):
+        raise SchemaUnusable("it is a PROTOBUF schema, not Avro")
+
+    outcome = MessageValidator(contract, lookup).validate(b"1", b"\x00\x00\x00\x00\x0b\x02")
+    assert codes(outcome) == {"message:unsupported_schema"}
+    assert "PROTOBUF" in outcome.reasons[0].message
+
+
+def test_missing_key_is_rejected(validator, contract):
+    assert codes(check(validator, contract, key=None)) == {"message:key_missing"}
+
+
+def test_email_checked_after_lower_case(validator, contract):
+    outcome = check(validator, contract, email="İ" * 60 + "@example.com")
+    assert codes(outcome) == {"email:too_long"}
+
+
+def test_long_rejected_value_is_cut_in_reason(validator, contract):
+    writer = variant(validator, contract, 25, {"gender": "string"})
+    message = frame(25, writer, valid_profile(gender="x" * 70_000))
+    outcome = validator.validate(b"1001", message)
+    assert codes(outcome) == {"gender:invalid_enum"}
+    assert len(outcome.reasons_json()) < 500

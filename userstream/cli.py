@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import logging
 import signal
 import sys
@@ -127,9 +128,12 @@ def cmd_config(_config: Config, _args) -> int:
 
 def _positive(kind):
     def parse(text: str):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be a finite number greater than 0")
         return value
     return parse
 
@@ -202,8 +206,15 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "interval_min", 0) and args.interval_min > args.interval_max:
         print("userstream: --interval-min is larger than --interval-max", file=sys.stderr)
         return 2
-    if getattr(args, "invalid_rate", 0) and not 0 <= args.invalid_rate <= 1:
-        print(f"userstream: --invalid-rate {args.invalid_rate} is outside 0..1", file=sys.stderr)
+    for option in ("invalid_rate", "update_share"):
+        value = getattr(args, option, None)
+        if value is not None and not 0 <= value <= 1:
+            name = "--" + option.replace("_", "-")
+            print(f"userstream: {name} {value} is outside 0..1", file=sys.stderr)
+            return 2
+    if getattr(args, "count", None) and args.first_user_id + args.count > 2**31:
+        print("userstream: --first-user-id plus --count exceeds the largest user_id "
+              f"{2**31 - 1}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -216,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             ensure_secrets(config.home)
             config = Config.load()
         return args.func(config, args)
-    except (StackError, ContractError, ValueError, FileNotFoundError, KafkaException) as error:
+    except (StackError, ContractError, ValueError, OSError, KafkaException) as error:
         print(f"userstream: {error}", file=sys.stderr)
         return 1
 

@@ -64,17 +64,40 @@ def _config_yaml(config: Config, bind_host: str = "127.0.0.1") -> str:
         "restart-strategy.type": "exponential-delay",
         "restart-strategy.exponential-delay.initial-backoff": "1 s",
         "restart-strategy.exponential-delay.max-backoff": "30 s",
-        "restart-strategy.exponential-delay.attempts-before-reset-backoff": "20",
+        # Retries continue while a dependency (MySQL, Kafka) is down: about 8 hours at the
+        # maximum backoff before the job is marked failed.
+        "restart-strategy.exponential-delay.attempts-before-reset-backoff": "1000",
+        "taskmanager.memory.jvm-metaspace.size": "384m",
         "env.pid.dir": str(config.path("run")),
         "io.tmp.dirs": str(config.path("flink", "tmp")),
         "blob.server.port": "0",
         "web.submit.enable": "false",
+        "classloader.parent-first-patterns.additional": "pemja.",
         "web.cancel.enable": "true",
     }
     return "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items())
 
 
+def _write_lib(config: Config) -> Path:
+    """Link the distribution's lib/ jars plus opt/flink-python into a lib folder of our own.
+
+    In thread mode the embedded interpreter (pemja) must be loaded once per TaskManager JVM.
+    From lib/ it is, while a copy shipped with each job is loaded again by every new job and
+    fails to start on Java 17.
+    """
+    lib = config.path("flink", "lib")
+    lib.mkdir(parents=True, exist_ok=True)
+    jars = list((FLINK_HOME / "lib").glob("*.jar")) + list((FLINK_HOME / "opt").glob(
+        "flink-python-*.jar"))
+    for jar in jars:
+        link = lib / jar.name
+        if not link.exists():
+            link.symlink_to(jar)
+    return lib
+
+
 def write_conf(config: Config, bind_host: str = "127.0.0.1") -> Path:
+    _write_lib(config)
     conf = _conf_dir(config)
     conf.mkdir(parents=True, exist_ok=True)
     for name in ("log4j-console.properties", "log4j-cli.properties", "log4j.properties"):
@@ -90,6 +113,7 @@ def flink_env(config: Config) -> dict:
     # installation, so it is pointed at this environment's packages and the project.
     python_path = os.pathsep.join([sysconfig.get_paths()["purelib"], str(PROJECT_ROOT)])
     return {"FLINK_CONF_DIR": str(_conf_dir(config)), "FLINK_HOME": str(FLINK_HOME),
+            "FLINK_LIB_DIR": str(config.path("flink", "lib")),
             "FLINK_LOG_DIR": str(config.path("flink", "logs")), "PYTHONPATH": python_path}
 
 
