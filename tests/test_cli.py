@@ -15,10 +15,22 @@ def userstream(*args: str, env: dict | None = None, timeout_s: float = 60):
                           text=True, env={**os.environ, **(env or {})}, timeout=timeout_s)
 
 
-def test_unknown_option_exits_2():
+def test_zero_count_exits_2():
     result = userstream("produce", "--count", "0")
     assert result.returncode == 2
-    assert "must be greater than 0" in result.stderr
+    assert "0 must be a finite number greater than 0" in result.stderr
+
+
+def test_infinite_rate_exits_2():
+    result = userstream("produce", "--rate", "inf")
+    assert result.returncode == 2
+    assert "inf must be a finite number" in result.stderr
+
+
+def test_update_share_outside_range_exits_2():
+    result = userstream("produce", "--update-share", "2")
+    assert result.returncode == 2
+    assert "--update-share 2.0 is outside 0..1" in result.stderr
 
 
 def test_invalid_rate_outside_range_exits_2():
