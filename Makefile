@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run up down status produce test test-unit clean
+.PHONY: help install run up down status produce test test-faults test-unit clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,8 +35,11 @@ status: ## show the job, the topic, rows stored and rejects by reason
 produce: ## send 1,000 profiles now (10% invalid)
 	$(BIN)/userstream produce --count 1000 --invalid-rate 0.1
 
-test: install ## run every test; end-to-end tests start the local stack
-	$(BIN)/python -m pytest
+test: install ## run every test but the fault tests; end-to-end tests start the local stack
+	$(BIN)/python -m pytest -m "not faults"
+
+test-faults: install ## kill and stop services mid-stream, then reconcile (about 10 minutes)
+	$(BIN)/python -m pytest -m faults
 
 test-unit: $(BIN)/userstream ## run the tests that need no services
 	$(BIN)/python -m pytest -m "not stack"
