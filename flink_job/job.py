@@ -5,9 +5,10 @@ each one with its writer schema from the registry, then checks and normalises it
 contract (flink_job.validation). Valid profiles are upserted into `users` by user_id. Every
 other message goes to `user_rejects`, keyed by topic, partition and offset.
 
-Offsets are committed only on completed checkpoints, and both JDBC sinks flush on every
+Offsets are committed only on completed checkpoints, and both MySQL sinks flush on every
 checkpoint. So a restart replays at most the messages after the last checkpoint, and the
-replayed writes are idempotent upserts.
+replayed writes are idempotent upserts; a replayed older version of a profile never
+overwrites a newer one (io.userstream.flink.MySqlUpsertSink).
 
 Settings come from USERSTREAM_* environment variables (userstream.config).
 """
@@ -23,15 +24,15 @@ from pyflink.datastream import (
     ProcessFunction,
     StreamExecutionEnvironment,
 )
+from pyflink.datastream.connectors.base import Sink
 from pyflink.datastream.connectors.kafka import KafkaSource
 from pyflink.java_gateway import get_gateway
-from pyflink.table import StreamTableEnvironment
 from pyflink.util.java_utils import to_jarray
 
 from flink_job import rows
 from flink_job.validation import Reason, Rejection, ValidProfile
 from userstream.config import Config
-from userstream.contract import default_contract
+from userstream.contract import Contract, load_contract
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +42,24 @@ REJECTS = OutputTag("rejects", rows.REJECT_TYPE)
 class ValidateProfiles(ProcessFunction):
     """Decode and check each message; emit valid profiles and send rejects to a side output."""
 
-    def __init__(self, registry_url: str):
+    def __init__(self, registry_url: str, contract_schema: dict):
+        # The contract travels with the function, so a restarted task validates against the
+        # contract the job was submitted with, whatever the file on disk says by then.
         self._registry_url = registry_url
+        self._contract_schema = contract_schema
         self._validator = None
 
     def open(self, runtime_context):
         from flink_job.schemas import WriterSchemaCache
         from flink_job.validation import MessageValidator
+        from userstream.contract import parse_contract
+
+        # The registry client logs every HTTP request at INFO.
+        for noisy in ("httpx", "httpx2"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
         self._validator = MessageValidator(
-            default_contract(), WriterSchemaCache(self._registry_url)
+            parse_contract(self._contract_schema), WriterSchemaCache(self._registry_url)
         )
 
     def process_element(self, message, ctx):
@@ -101,38 +110,41 @@ def kafka_source(config: Config) -> KafkaSource:
     return KafkaSource(builder.build())
 
 
-def jdbc_options(config: Config, table: str) -> str:
-    options = {
-        "connector": "jdbc",
-        "url": config.mysql_jdbc_url(),
-        "table-name": table,
-        "username": config.mysql_user,
-        "password": config.mysql_password,
-        "sink.buffer-flush.max-rows": str(config.sink_batch_rows),
-        "sink.buffer-flush.interval": f"{config.sink_flush_interval_ms}ms",
-        "sink.max-retries": "5",
-    }
-    return ",\n".join(f"'{name}' = '{value}'" for name, value in options.items())
+def mysql_sink(config: Config, table: str, columns, keys, newer_wins: bool,
+               refusals=None) -> Sink:
+    """Return the job's MySQL upsert sink (io.userstream.flink.MySqlUpsertSink) for `table`."""
+    jvm = get_gateway().jvm
+    sink_class = jvm.io.userstream.flink.MySqlUpsertSink
+    settings = sink_class.Settings(
+        config.mysql_jdbc_url(), config.mysql_user, config.mysql_password,
+        config.sink_batch_rows, config.sink_flush_interval_ms, config.sink_retry_timeout_ms,
+    )
+    return Sink(sink_class(settings, sink_table(table, columns, keys, newer_wins), refusals))
 
 
-def users_sink_ddl(config: Config) -> str:
-    contract = default_contract()
-    columns = [f"`{spec.name}` {rows.flink_sql_type(spec)}" for spec in contract.fields]
-    columns += ["`kafka_partition` INT", "`kafka_offset` BIGINT", "`schema_id` INT"]
-    return (
-        f"CREATE TEMPORARY TABLE users_sink ({', '.join(columns)}, "
-        f"PRIMARY KEY (`user_id`) NOT ENFORCED) WITH ({jdbc_options(config, 'users')})"
+def sink_table(table: str, columns, keys, newer_wins: bool):
+    jvm = get_gateway().jvm
+    return jvm.io.userstream.flink.MySqlUpsertSink.Table(
+        table, to_jarray(jvm.String, list(columns)), to_jarray(jvm.String, list(keys)),
+        newer_wins,
     )
 
 
-def rejects_sink_ddl(config: Config) -> str:
-    return (
-        "CREATE TEMPORARY TABLE rejects_sink (`topic` STRING, `kafka_partition` INT, "
-        "`kafka_offset` BIGINT, `message_key` BYTES, `message_value` BYTES, `schema_id` INT, "
-        "`user_id` INT, `reason_codes` STRING, `reasons` STRING, "
-        "PRIMARY KEY (`topic`, `kafka_partition`, `kafka_offset`) NOT ENFORCED) "
-        f"WITH ({jdbc_options(config, 'user_rejects')})"
-    )
+def users_sink(config: Config, contract: Contract) -> Sink:
+    """Profiles upserted by user_id; a row from an earlier source position never wins.
+
+    Rows the database refuses for their content go to `user_rejects` with its error.
+    """
+    rejects = sink_table("user_rejects", rows.REJECT_COLUMNS, rows.REJECT_KEY, False)
+    refusals = get_gateway().jvm.io.userstream.flink.MySqlUpsertSink.Refusals(
+        config.topic, rejects)
+    columns = rows.profile_columns(contract)
+    return mysql_sink(config, "users", columns, ["user_id"], True, refusals)
+
+
+def rejects_sink(config: Config) -> Sink:
+    """Rejected messages upserted by topic, partition and offset."""
+    return mysql_sink(config, "user_rejects", rows.REJECT_COLUMNS, rows.REJECT_KEY, False)
 
 
 def jar_urls(config: Config) -> list[str]:
@@ -147,10 +159,9 @@ def jar_urls(config: Config) -> list[str]:
     return [jar.resolve().as_uri() for jar in jars]
 
 
-def build(env: StreamExecutionEnvironment, config: Config) -> StreamTableEnvironment:
-    """Add the pipeline to `env` and return the table environment that owns its sinks."""
-    contract = default_contract()
-    t_env = StreamTableEnvironment.create(env)
+def build(env: StreamExecutionEnvironment, config: Config) -> None:
+    """Add the pipeline to `env`."""
+    contract = load_contract(config.contract)
 
     # Source: every message with its raw bytes and position.
     messages = env.from_source(
@@ -161,7 +172,7 @@ def build(env: StreamExecutionEnvironment, config: Config) -> StreamTableEnviron
     # Decode, validate and normalise; rejects leave through a side output. A chain of its own
     # makes the web UI show records read from Kafka and records checked as separate counts.
     profiles = (
-        messages.process(ValidateProfiles(config.registry_url),
+        messages.process(ValidateProfiles(config.registry_url, contract.schema),
                          output_type=rows.profile_type(contract))
         .name("Decode, validate, normalise")
         .uid("validate")
@@ -170,19 +181,8 @@ def build(env: StreamExecutionEnvironment, config: Config) -> StreamTableEnviron
     rejects = profiles.get_side_output(REJECTS)
 
     # Sinks: upsert profiles by user_id, rejects by source position.
-    t_env.create_temporary_view("valid_profiles", t_env.from_data_stream(profiles))
-    t_env.create_temporary_view("rejected_messages", t_env.from_data_stream(rejects))
-    t_env.execute_sql(users_sink_ddl(config))
-    t_env.execute_sql(rejects_sink_ddl(config))
-    statements = t_env.create_statement_set()
-    statements.add_insert_sql(
-        f"INSERT INTO users_sink SELECT {rows.sql_select_list(contract)} FROM valid_profiles"
-    )
-    statements.add_insert_sql(
-        f"INSERT INTO rejects_sink SELECT {', '.join(rows.REJECT_COLUMNS)} FROM rejected_messages"
-    )
-    statements.attach_as_datastream()
-    return t_env
+    profiles.sink_to(users_sink(config, contract)).name("MySQL: users").uid("users-sink")
+    rejects.sink_to(rejects_sink(config)).name("MySQL: user_rejects").uid("rejects-sink")
 
 
 def main() -> None:

@@ -9,8 +9,9 @@ from pyflink.common import Row, Types
 
 from userstream.contract import Contract, FieldSpec
 
-# Dates, timestamps and decimals cross into the JVM as text and are cast in SQL. Text has no
-# time zone and no binary scale, so the wall-clock time and the exact digits arrive unchanged.
+# Dates, timestamps and decimals cross into the JVM as text, and the server converts the text
+# to the column's type. Text has no time zone and no binary scale, so the wall-clock time and
+# the exact digits arrive unchanged.
 _TEXT_KINDS = {"string", "enum", "date", "timestamp", "decimal"}
 SOURCE_COLUMNS = ("kafka_partition", "kafka_offset", "schema_id")
 
@@ -24,6 +25,7 @@ REJECT_COLUMNS = (
     "topic", "kafka_partition", "kafka_offset", "message_key", "message_value", "schema_id",
     "user_id", "reason_codes", "reasons",
 )
+REJECT_KEY = ("topic", "kafka_partition", "kafka_offset")
 REJECT_TYPE = Types.ROW_NAMED(
     list(REJECT_COLUMNS),
     [Types.STRING(), Types.INT(), Types.LONG(), Types.PRIMITIVE_ARRAY(Types.BYTE()),
@@ -42,7 +44,7 @@ def _field_type(spec: FieldSpec):
 
 def profile_type(contract: Contract):
     """Return the named row type of a valid profile followed by its source position."""
-    names = contract.field_names + list(SOURCE_COLUMNS)
+    names = profile_columns(contract)
     types = [_field_type(spec) for spec in contract.fields]
     types += [Types.INT(), Types.LONG(), Types.INT()]
     return Types.ROW_NAMED(names, types)
@@ -61,30 +63,6 @@ def profile_row(values: tuple, partition: int, offset: int, schema_id: int) -> R
     return Row(*(to_text(value) for value in values), partition, offset, schema_id)
 
 
-def sql_select_list(contract: Contract) -> str:
-    """Return the SELECT list that casts text columns back to the table's SQL types."""
-    columns = []
-    for spec in contract.fields:
-        if spec.kind == "date":
-            columns.append(f"CAST(`{spec.name}` AS DATE)")
-        elif spec.kind == "timestamp":
-            columns.append(f"CAST(`{spec.name}` AS TIMESTAMP(0))")
-        elif spec.kind == "decimal":
-            columns.append(f"CAST(`{spec.name}` AS DECIMAL({spec.precision}, {spec.scale}))")
-        else:
-            columns.append(f"`{spec.name}`")
-    columns += [f"`{name}`" for name in SOURCE_COLUMNS]
-    return ", ".join(columns)
-
-
-def flink_sql_type(spec: FieldSpec) -> str:
-    """Return the Flink SQL type of a contract field in the JDBC sink table."""
-    if spec.kind == "date":
-        return "DATE"
-    if spec.kind == "timestamp":
-        return "TIMESTAMP(0)"
-    if spec.kind == "decimal":
-        return f"DECIMAL({spec.precision}, {spec.scale})"
-    if spec.kind in ("string", "enum"):
-        return "STRING"
-    return "BIGINT" if spec.kind == "long" else "INT"
+def profile_columns(contract: Contract) -> list[str]:
+    """Return the `users` columns in the order of a profile row."""
+    return contract.field_names + list(SOURCE_COLUMNS)

@@ -3,6 +3,7 @@ missing or doubled. Each test produces 20,000 messages, 10% of them invalid."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -12,7 +13,8 @@ import pytest
 
 from producer import publisher
 from tests.conftest import wait_for_job_running
-from tests.pipeline import unique_user_ids, wait_for
+from tests.pipeline import MessageSender, rows_by_user, unique_user_ids, wait_for
+from tests.profiles import valid_profile
 from userstream.reconcile import reconcile
 from userstream.stack import flink, kafka, lifecycle, mysql, process, registry
 
@@ -120,14 +122,33 @@ def test_kafka_restarted(stack):
     assert_reconciled(stack)
 
 
-def test_registry_stopped_for_a_minute(stack):
+def test_registry_stopped_for_a_minute_while_a_new_schema_version_starts(stack, contract):
+    # The second version adds an optional field. It is registered before the outage, so the
+    # producer has its id, but the job first meets that id while the registry is down.
+    newer = json.loads(json.dumps(contract.schema))
+    newer["fields"].append({"name": "referral_code", "type": ["null", "string"],
+                            "default": None, "maxLength": 20})
+    sender = MessageSender(stack)
+    serializer = sender.serializer(newer, subject=f"{stack.subject}-faults-newer")
+    user_ids = unique_user_ids(300)
+    encoded = [sender.encode(serializer, dict(valid_profile(user_id), referral_code="R1"))
+               for user_id in user_ids]
+    newer_id = int.from_bytes(encoded[0][1:5], "big")
+
     production = Production(stack)
     time.sleep(10)
     registry.stop(stack)
+    slots = [sender.send(str(user_id).encode(), value) for user_id, value in zip(user_ids, encoded)]
+    sender.flush()
     time.sleep(60)
     registry.start(stack)
     production.wait()
     assert_reconciled(stack)
+    rows = rows_by_user(mysql.connect(stack, autocommit=True), user_ids)
+    assert {user_id: (row["kafka_partition"], row["kafka_offset"], row["schema_id"])
+            for user_id, row in rows.items()} == {
+        user_id: (slot[0].partition, slot[0].offset, newer_id)
+        for user_id, slot in zip(user_ids, slots)}
 
 
 def test_connection_idle_past_wait_timeout(stack):

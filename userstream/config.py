@@ -27,6 +27,10 @@ class Setting:
 SETTINGS = (
     Setting("home", "USERSTREAM_HOME", str(PROJECT_ROOT / ".stack"),
             "folder for all local-stack state: data, logs, PID files, jars"),
+    Setting("contract", "USERSTREAM_CONTRACT", str(PROJECT_ROOT / "contracts" / "user.avsc"),
+            "working Avro contract; released versions sit in history/ beside it"),
+    Setting("migrations", "USERSTREAM_MIGRATIONS", str(PROJECT_ROOT / "migrations"),
+            "folder of the numbered SQL migrations of the tables"),
     Setting("services", "USERSTREAM_SERVICES", ",".join(LOCAL_SERVICES),
             "local services that `up` starts; leave one out to use an existing one instead"),
     Setting("kafka_bootstrap", "USERSTREAM_KAFKA_BOOTSTRAP", "127.0.0.1:9092",
@@ -52,6 +56,8 @@ SETTINGS = (
             "longest time in milliseconds a row waits in the sink's buffer"),
     Setting("sink_batch_rows", "USERSTREAM_SINK_BATCH_ROWS", "1000",
             "rows per JDBC batch"),
+    Setting("sink_retry_timeout_ms", "USERSTREAM_SINK_RETRY_TIMEOUT_MS", "300000",
+            "how long the sink retries a batch the database cannot take before the job restarts"),
     Setting("consumer_group", "USERSTREAM_CONSUMER_GROUP", "userstream-job",
             "Kafka consumer group of the job"),
     Setting("mysql_host", "USERSTREAM_MYSQL_HOST", "127.0.0.1", "MySQL or MariaDB host"),
@@ -80,6 +86,8 @@ class Config:
     """Resolved settings; build with Config.load()."""
 
     home: Path
+    contract: str
+    migrations: str
     services: tuple[str, ...]
     kafka_bootstrap: str
     kafka_controller_port: int
@@ -94,6 +102,7 @@ class Config:
     checkpoint_interval_ms: int
     sink_flush_interval_ms: int
     sink_batch_rows: int
+    sink_retry_timeout_ms: int
     consumer_group: str
     mysql_host: str
     mysql_port: int
@@ -137,6 +146,21 @@ class Config:
     def flink_port(self) -> int:
         """REST port of the local Flink cluster, taken from the Flink URL."""
         return urlsplit(self.flink_url).port or 80
+
+    @property
+    def contract_history(self) -> Path:
+        """Folder of the released contract versions, beside the working contract."""
+        return Path(self.contract).parent / "history"
+
+    def environ(self) -> dict[str, str]:
+        """Return these settings as USERSTREAM_* variables, for a process that reads them."""
+        values = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.name)
+            if isinstance(value, tuple):
+                value = ",".join(value)
+            values[setting.env] = str(value)
+        return values
 
     def path(self, *parts: str) -> Path:
         return self.home.joinpath(*parts)

@@ -2,7 +2,7 @@
 
 Each message must end as exactly one of: the current row of its user (or a row that a later
 message of the same user in the same partition replaced), or a row in `user_rejects` at its
-position. The check reads the topic partition by partition in chunks, validates each message
+position. A valid profile may be in `user_rejects` only with the reason `database_refused`. The check reads the topic partition by partition in chunks, validates each message
 again with the job's own rules to know which outcome to expect, and looks the chunk up in
 MySQL with two queries, so memory stays bounded by the chunk size, not the topic size.
 """
@@ -17,10 +17,12 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from flink_job.schemas import WriterSchemaCache
 from flink_job.validation import MessageValidator, ValidProfile
 from userstream.config import Config
-from userstream.contract import default_contract
+from userstream.contract import load_contract
 from userstream.stack import mysql
 
 log = logging.getLogger(__name__)
+# The reason code the job's MySQL sink gives a valid profile whose row the database refused.
+REFUSED_CODE = "database_refused"
 _CLIENT_LOG = logging.getLogger("userstream.reconcile.librdkafka")
 _CLIENT_LOG.setLevel(logging.ERROR)
 
@@ -57,7 +59,8 @@ class Report:
 
 def reconcile(config: Config, chunk_size: int = 5000) -> Report:
     """Check every message of the topic against `users` and `user_rejects`."""
-    validator = MessageValidator(default_contract(), WriterSchemaCache(config.registry_url))
+    validator = MessageValidator(load_contract(config.contract),
+                                 WriterSchemaCache(config.registry_url))
     report = Report()
     consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap,
                          "group.id": "userstream-reconcile", "enable.auto.commit": False,
@@ -100,10 +103,10 @@ def _read_chunk(consumer, partition, start, high, chunk_size) -> list[tuple]:
 def _check_chunk(connection, topic, partition, chunk, validator, report) -> None:
     cursor = connection.cursor()
     first, last = chunk[0][0], chunk[-1][0]
-    cursor.execute("SELECT kafka_offset FROM user_rejects WHERE topic = %s AND "
+    cursor.execute("SELECT kafka_offset, reason_codes FROM user_rejects WHERE topic = %s AND "
                    "kafka_partition = %s AND kafka_offset BETWEEN %s AND %s",
                    (topic, partition, first, last))
-    rejected = {row[0] for row in cursor.fetchall()}
+    rejected = dict(cursor.fetchall())
     expected = {offset: validator.validate(key, value) for offset, key, value in chunk}
     user_ids = {outcome.values[0] for outcome in expected.values()
                 if isinstance(outcome, ValidProfile)}
@@ -114,9 +117,16 @@ def _check_chunk(connection, topic, partition, chunk, validator, report) -> None
         if not isinstance(outcome, ValidProfile):
             report.note("rejected" if offset in rejected else "missing", position)
             continue
-        if offset in rejected:
-            report.note("duplicated", position)
         row = current.get(outcome.values[0])
+        if offset in rejected:
+            # A valid profile is rejected only when the database refused its row; it must then
+            # not be the stored row as well.
+            refused = f":{REFUSED_CODE}" in rejected[offset]
+            if refused and (row is None or row != (partition, offset)):
+                report.note("rejected", position)
+            else:
+                report.note("duplicated", position)
+            continue
         if row is None or row[0] != partition or row[1] < offset:
             report.note("missing", position)
         elif row[1] == offset:

@@ -1,0 +1,121 @@
+"""The job's MySQL sink on the real stack: refused rows and rows from earlier positions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from tests.pipeline import MessageSender, rejects_at, rows_by_user, unique_user_ids, wait_for
+from tests.profiles import valid_profile
+from userstream.stack import flink, mysql
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def sender(stack):
+    return MessageSender(stack)
+
+
+@pytest.fixture
+def admin(stack):
+    connection = mysql.connect(stack, admin=True, autocommit=True)
+    yield connection
+    connection.close()
+
+
+def restarts(config) -> int:
+    job = flink.active_job(config)
+    assert job is not None and job["state"] == "RUNNING"
+    exceptions = flink.rest_get(config, f"/jobs/{job['jid']}/exceptions") or {}
+    return len(exceptions.get("exceptionHistory", {}).get("entries", []))
+
+
+def committed_offset(config, partition: int) -> int:
+    """Return the job's committed offset of a partition: everything before it is in MySQL."""
+    consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap,
+                         "group.id": config.consumer_group, "enable.auto.commit": False})
+    try:
+        [committed] = consumer.committed([TopicPartition(config.topic, partition)], timeout=10)
+        return committed.offset
+    finally:
+        consumer.close()
+
+
+def test_row_refused_by_database_is_rejected_and_rest_of_batch_stored(
+        stack, sender, contract, db, admin):
+    # A CHECK constraint the contract does not know about: the row passes validation and the
+    # database refuses it.
+    admin.cursor().execute("ALTER TABLE users ADD CONSTRAINT refuse_test_city "
+                           "CHECK (city <> 'Refuseville')")
+    failures_before = restarts(stack)
+    try:
+        encode = sender.serializer(contract.schema)
+        user_ids = unique_user_ids(10)
+        refused_id = user_ids[4]
+        slots = {}
+        for user_id in user_ids:
+            changes = {"city": "Refuseville"} if user_id == refused_id else {}
+            value = sender.encode(encode, valid_profile(user_id, **changes))
+            slots[user_id] = sender.send(str(user_id).encode(), value)
+        sender.flush()
+        position = (slots[refused_id][0].partition, slots[refused_id][0].offset)
+
+        def arrived():
+            rows = rows_by_user(db, user_ids)
+            rejects = rejects_at(db, stack.topic, [position])
+            return (rows, rejects) if len(rows) + len(rejects) == 10 else None
+
+        rows, rejects = wait_for(arrived, 60, "nine rows and one reject")
+    finally:
+        admin.cursor().execute("ALTER TABLE users DROP CONSTRAINT refuse_test_city")
+    assert sorted(rows) == sorted(set(user_ids) - {refused_id})
+    reject = rejects[position]
+    assert reject["reason_codes"] == "row:database_refused"
+    assert reject["user_id"] == refused_id
+    [reason] = json.loads(reject["reasons"])
+    assert reason["code"] == "database_refused"
+    assert "refuse_test_city" in reason["message"]
+    assert restarts(stack) == failures_before
+
+
+def test_row_from_earlier_position_never_overwrites_newer_row(stack, sender, contract, db, admin):
+    encode = sender.serializer(contract.schema)
+    user_id = unique_user_ids(1)[0]
+    first = sender.send(str(user_id).encode(),
+                        sender.encode(encode, valid_profile(user_id, first_name="First")))
+    sender.flush()
+    wait_for(lambda: rows_by_user(db, [user_id]), 30, "the first version in MySQL")
+    partition, offset = first[0].partition, first[0].offset
+    # Make the stored row look as if it came from a later message of the same partition, as
+    # after a replay of older messages.
+    admin.cursor().execute(
+        "UPDATE users SET first_name = 'Later', kafka_offset = %s WHERE user_id = %s",
+        (offset + 1_000_000, user_id))
+
+    second = sender.send(str(user_id).encode(),
+                         sender.encode(encode, valid_profile(user_id, first_name="Earlier")))
+    sender.flush()
+    second_offset = second[0].offset
+    assert second[0].partition == partition
+    wait_for(lambda: committed_offset(stack, partition) > second_offset, 60,
+             "the job committing past the second version")
+    row = rows_by_user(db, [user_id])[user_id]
+    # Put the row back at the true position of its last message, which reconcile expects.
+    admin.cursor().execute("UPDATE users SET kafka_offset = %s WHERE user_id = %s",
+                           (second_offset, user_id))
+    assert row["first_name"] == "Later"
+    assert row["kafka_offset"] == offset + 1_000_000
+
+
+def test_later_version_replaces_stored_row(stack, sender, contract, db):
+    encode = sender.serializer(contract.schema)
+    user_id = unique_user_ids(1)[0]
+    for name in ("One", "Two", "Three"):
+        sender.send(str(user_id).encode(),
+                    sender.encode(encode, valid_profile(user_id, first_name=name)))
+    sender.flush()
+    wait_for(lambda: rows_by_user(db, [user_id]).get(user_id, {}).get("first_name") == "Three",
+             30, "the third version in MySQL")
