@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import IO
 
 from confluent_kafka import Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
@@ -65,7 +66,9 @@ class ProfilePublisher:
         registry = SchemaRegistryClient({"url": config.registry_url})
         self._serializer = AvroSerializer(
             registry, default_contract().schema_str(),
-            conf={"auto.register.schemas": True, "subject.name.strategy": self._subject},
+            # Registration is `userstream contract register`'s job: it upgrades the job and
+            # the tables first. The producer only looks its contract up.
+            conf={"auto.register.schemas": False, "subject.name.strategy": self._subject},
         )
         self._context = SerializationContext(config.topic, MessageField.VALUE)
         self._producer = Producer({
@@ -82,6 +85,18 @@ class ProfilePublisher:
     def _subject(self, _context, _record_name) -> str:
         return self._config.subject
 
+    def _encode(self, record: dict) -> bytes:
+        try:
+            return self._serializer(record, self._context)
+        except SchemaRegistryError as error:
+            if error.http_status_code == 404:
+                raise OSError(
+                    f"the producer's contract is not registered under subject "
+                    f"{self._config.subject} at {self._config.registry_url}; register it with "
+                    "`userstream contract register` (or `userstream up` for a new subject)"
+                ) from error
+            raise
+
     def send_one(self) -> None:
         """Generate, encode and send one message; a share of them broken on purpose."""
         profile = self._generator.next_profile()
@@ -92,12 +107,12 @@ class ProfilePublisher:
         if kind == "decimal_overflow":
             # The serializer refuses a decimal wider than the contract, so this kind is
             # encoded by hand under the contract's schema id.
-            schema_id = int.from_bytes(self._serializer(profile, self._context)[1:5], "big")
+            schema_id = int.from_bytes(self._encode(profile)[1:5], "big")
             value = invalid.encode_violation(kind, profile, schema_id)
         elif kind in invalid.CONTRACT_VIOLATIONS:
-            value = self._serializer(invalid.break_profile(kind, profile), self._context)
+            value = self._encode(invalid.break_profile(kind, profile))
         else:
-            value = self._serializer(profile, self._context)
+            value = self._encode(profile)
         if kind in invalid.MALFORMED:
             value = invalid.break_message(kind, value)
         headers = [(INVALID_HEADER, kind.encode())] if kind else None
@@ -140,11 +155,37 @@ class ProfilePublisher:
         return remaining
 
 
+def require_registered(config: Config) -> None:
+    """Raise OSError unless the working contract is a registered version of the subject.
+
+    Checked before anything is generated, so a contract the registry refused publishes
+    nothing.
+    """
+    registry = SchemaRegistryClient({"url": config.registry_url})
+    schema = Schema(default_contract().schema_str(), "AVRO")
+    try:
+        registry.lookup_schema(config.subject, schema)
+    except SchemaRegistryError as error:
+        if error.http_status_code == 404:
+            raise OSError(
+                f"the producer's contract ({config.contract}) is not registered under subject "
+                f"{config.subject} at {config.registry_url}; register it with `userstream "
+                "contract register`, which checks it against every earlier version first"
+            ) from error
+        raise OSError(f"the registry at {config.registry_url} refused the lookup of the "
+                      f"contract: {error.error_message} (HTTP {error.http_status_code})"
+                      ) from error
+    except Exception as error:  # the HTTP client raises its own connection errors
+        raise OSError(f"cannot reach the schema registry at {config.registry_url} ({error}); "
+                      "start it or set USERSTREAM_REGISTRY_URL") from error
+
+
 def run(config: Config, *, count: int | None, rate: float | None, batch_size: int,
         interval_s: tuple[float, float], seed: int | None, invalid_rate: float,
         stop: threading.Event, report_path: Path | None = None, first_user_id: int = 1,
         update_share: float = 0.1) -> Counts:
     """Publish by count, by rate or on the batch schedule until done or `stop` is set."""
+    require_registered(config)
     generator = ProfileGenerator(seed=seed, update_share=update_share,
                                  first_user_id=first_user_id)
     report = open(report_path, "a", encoding="utf-8", buffering=1) if report_path else None

@@ -7,7 +7,8 @@ import pytest
 
 from userstream.contract import CONTRACT_PATH, ContractError, load_contract
 from userstream.ddl import column_type, initial_migration
-from userstream.stack.mysql import migration_files
+from userstream.config import PROJECT_ROOT
+from userstream.evolution import compatibility_problems, released_versions
 
 BLOOD_TYPES = "ENUM('A+', 'A-', 'B+', 'B-', 'AB+', 'AB-', 'O+', 'O-')"
 
@@ -95,12 +96,20 @@ def test_sensitive_fields_are_marked(contract):
         assert marked.get(name) == "health", name
 
 
-def test_committed_migration_matches_contract(contract):
-    first = migration_files()[0]
-    assert first.read_text(encoding="utf-8") == initial_migration(contract), (
-        f"{first.name} differs from the DDL generated from the contract; regenerate it with "
-        "`userstream contract ddl > migrations/" + first.name + "`"
+def test_first_migration_matches_first_released_contract():
+    [(version, first_release), *_] = released_versions(CONTRACT_PATH.parent / "history")
+    first = sorted((PROJECT_ROOT / "migrations").glob("V*__*.sql"))[0]
+    assert first.read_text(encoding="utf-8") == initial_migration(first_release), (
+        f"{first.name} differs from the DDL generated from {version}; migrations are never "
+        "edited once released: add one with `userstream contract migrate`"
     )
+
+
+def test_working_contract_compatible_with_every_release(contract):
+    problems = []
+    for version, released in released_versions(CONTRACT_PATH.parent / "history"):
+        problems += compatibility_problems(contract, released, version)
+    assert problems == [], "\n".join(str(problem) for problem in problems)
 
 
 def test_unsupported_union_is_rejected(tmp_path):

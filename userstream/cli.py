@@ -15,7 +15,7 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 
 from userstream.config import SETTINGS, Config, ensure_secrets
-from userstream.contract import ContractError, default_contract
+from userstream.contract import ContractError, default_contract, load_contract, parse_contract
 from userstream.ddl import initial_migration
 from userstream.stack.process import StackError
 
@@ -120,6 +120,124 @@ def cmd_contract_ddl(_config: Config, _args) -> int:
     return 0
 
 
+def cmd_contract_check(config: Config, args) -> int:
+    from userstream import evolution
+
+    working = load_contract(args.contract or config.contract)
+    problems, checked = [], []
+    for version, released in evolution.released_versions(config.contract_history):
+        problems += evolution.compatibility_problems(working, released, version)
+        checked.append(version)
+    if not args.no_registry:
+        from userstream.stack import registry
+
+        for version, schema in registry.registered_versions(config):
+            label = f"registered version {version} of {config.subject}"
+            problems += evolution.compatibility_problems(
+                working, parse_contract(schema, label), label)
+            checked.append(label)
+    if args.coordinated_enum_upgrade:
+        # New enum symbols break only readers that are older than the new contract; a
+        # coordinated upgrade moves the job to the new contract before anyone writes them.
+        problems = [problem for problem in problems
+                    if problem.rule != "forward: missing_enum_symbols"]
+    for problem in problems:
+        print(f"incompatible {problem}")
+    if problems:
+        print(f"userstream: the contract breaks {evolution.COMPATIBILITY} in {len(problems)} "
+              "place(s); add fields with defaults, widen limits, and never remove, rename or "
+              "retype a field (see docs/evolution.md)", file=sys.stderr)
+        return 1
+    print(f"compatible ({evolution.COMPATIBILITY}) with {len(checked)} earlier version(s): "
+          + (", ".join(checked) or "none released or registered yet"))
+    return 0
+
+
+def _planned_changes(config: Config):
+    from userstream import evolution
+    from userstream.stack import mysql
+
+    pending = mysql.pending_migrations(config)
+    if pending:
+        raise StackError(f"migration(s) {', '.join(path.name for path in pending)} are not "
+                         "applied yet; run `userstream migrate` first")
+    columns = [evolution.Column(*column) for column in mysql.table_columns(config)]
+    return evolution.plan_changes(load_contract(config.contract), columns)
+
+
+def cmd_contract_migrate(config: Config, args) -> int:
+    from userstream import evolution
+
+    changes = _planned_changes(config)
+    if not changes:
+        print("the users table matches the contract; no migration written")
+        return 0
+    destructive = [change for change in changes if change.destructive]
+    if destructive and not args.allow_destructive:
+        for change in destructive:
+            print(f"destructive: {change.clause.split(' COMMENT ')[0]} ({change.why})")
+        print("userstream: the contract needs changes that can lose data; change the contract, "
+              "or pass --allow-destructive after checking the list above", file=sys.stderr)
+        return 1
+    path = evolution.next_migration_path(Path(config.migrations), changes)
+    path.write_text(evolution.migration_text(changes, Path(config.contract).name),
+                    encoding="utf-8")
+    print(f"wrote {path}: " + "; ".join(f"{change.column} ({change.why})" for change in changes))
+    return 0
+
+
+def cmd_contract_register(config: Config, args) -> int:
+    from userstream import evolution
+    from userstream.stack import flink, mysql, registry
+
+    # 1. Refuse an incompatible contract before anything changes.
+    check = argparse.Namespace(contract=None, no_registry=False,
+                               coordinated_enum_upgrade=args.coordinated_enum_upgrade)
+    if cmd_contract_check(config, check) != 0:
+        return 1
+    # 2. Columns first: the running job and old producers never write them, so adding or
+    #    widening them breaks neither.
+    applied = mysql.migrate(config)
+    remaining = _planned_changes(config)
+    if remaining:
+        print("userstream: the users table does not match the contract yet ("
+              + "; ".join(change.column for change in remaining)
+              + "); run `userstream contract migrate`, review and commit the migration, then "
+              "register again", file=sys.stderr)
+        return 1
+    # 3. The job next: the new contract reads every earlier version, so it takes over from a
+    #    savepoint before any record of the new version exists.
+    upgraded = None
+    if not args.no_job_upgrade and flink.active_job(config) is not None:
+        upgraded = flink.upgrade_job(config)
+    # 4. Producers last: registering the version lets them write it. New enum symbols pass a
+    #    backward-only check for this one registration; the job already reads them.
+    if args.coordinated_enum_upgrade:
+        registry.set_compatibility(config, "BACKWARD_TRANSITIVE")
+        try:
+            schema_id = registry.register_contract(config, set_policy=False)
+        finally:
+            registry.set_compatibility(config, evolution.COMPATIBILITY)
+    else:
+        schema_id = registry.register_contract(config)
+    released = None
+    working = load_contract(config.contract)
+    if not evolution.is_released(working, config.contract_history):
+        released = evolution.release(working, config.contract_history)
+    print(f"migrations applied: {', '.join(applied) or 'none pending'}; job "
+          f"{'upgraded from a savepoint as ' + upgraded if upgraded else 'not running, not upgraded'}"
+          f"; registered under {config.subject} with id {schema_id}"
+          + (f"; released as {released} (commit it)" if released else ""))
+    return 0
+
+
+def cmd_job_upgrade(config: Config, _args) -> int:
+    from userstream.stack import flink
+
+    print(f"job resumed from a savepoint as {flink.upgrade_job(config)}")
+    return 0
+
+
 def cmd_config(_config: Config, _args) -> int:
     for setting in SETTINGS:
         print(f"{setting.env:<36} {setting.default!r:<45} {setting.help}")
@@ -196,6 +314,35 @@ def build_parser() -> argparse.ArgumentParser:
     contract_commands = contract.add_subparsers(dest="contract_command", required=True)
     contract_commands.add_parser("ddl", help="print the DDL generated from the contract"
                                  ).set_defaults(func=cmd_contract_ddl)
+    check = contract_commands.add_parser(
+        "check", help="check the contract against every released and registered version; "
+        "exit 1 on an incompatible change")
+    check.add_argument("--contract", type=Path, help="contract file to check (default: the "
+                       "working contract)")
+    check.add_argument("--no-registry", action="store_true",
+                       help="check against the released versions in history/ only")
+    check.add_argument("--coordinated-enum-upgrade", action="store_true",
+                       help="accept new enum symbols, which need the job upgraded first")
+    check.set_defaults(func=cmd_contract_check)
+    migrate = contract_commands.add_parser(
+        "migrate", help="write the next migration from the contract and the users table")
+    migrate.add_argument("--allow-destructive", action="store_true",
+                         help="also write changes that can lose data (drops, narrowing)")
+    migrate.set_defaults(func=cmd_contract_migrate)
+    register = contract_commands.add_parser(
+        "register", help="check, apply migrations, upgrade the job from a savepoint, register "
+        "the contract and release it")
+    register.add_argument("--no-job-upgrade", action="store_true",
+                          help="leave the running job on its contract")
+    register.add_argument("--coordinated-enum-upgrade", action="store_true",
+                          help="register new enum symbols: the job is upgraded first and the "
+                          "registry checks this version backward only")
+    register.set_defaults(func=cmd_contract_register)
+    job = commands.add_parser("job", help="job tools")
+    job_commands = job.add_subparsers(dest="job_command", required=True)
+    job_commands.add_parser("upgrade", help="stop the job with a savepoint and resubmit it "
+                            "from there with the current code and contract"
+                            ).set_defaults(func=cmd_job_upgrade)
     commands.add_parser("config", help="list settings, environment variables and defaults"
                         ).set_defaults(func=cmd_config)
     return parser

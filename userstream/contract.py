@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -118,16 +119,21 @@ def _field_spec(raw: dict) -> FieldSpec:
 
 
 def load_contract(path: Path | str = CONTRACT_PATH) -> Contract:
-    """Parse the contract file and check that every field is of a supported kind."""
+    """Read and parse a contract file."""
     path = Path(path)
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise ContractError(f"cannot read the contract {path}: {error}") from error
+    return parse_contract(schema, str(path))
+
+
+def parse_contract(schema: dict, source: str = "the contract") -> Contract:
+    """Parse a contract schema and check that every field is of a supported kind."""
     try:
         parsed = fastavro.parse_schema(schema)
     except Exception as error:  # fastavro raises several exception types for invalid schemas
-        raise ContractError(f"the contract {path} is not a valid Avro schema: {error}") from error
+        raise ContractError(f"{source} is not a valid Avro schema: {error}") from error
     specs = tuple(_field_spec(raw) for raw in schema["fields"])
     names = {spec.name for spec in specs}
     for spec in specs:
@@ -136,7 +142,11 @@ def load_contract(path: Path | str = CONTRACT_PATH) -> Contract:
     return Contract(schema=schema, parsed=parsed, fields=specs)
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
+def _cached(path: str) -> Contract:
+    return load_contract(path)
+
+
 def default_contract() -> Contract:
-    """Return the project's contract, parsed once per process."""
-    return load_contract(CONTRACT_PATH)
+    """Return the working contract ($USERSTREAM_CONTRACT or contracts/user.avsc), parsed once."""
+    return _cached(os.environ.get("USERSTREAM_CONTRACT") or str(CONTRACT_PATH))

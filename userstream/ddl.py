@@ -14,7 +14,7 @@ HEADER = (
 def column_type(spec: FieldSpec) -> str:
     """Return the MySQL column type of a contract field."""
     if spec.kind == "enum":
-        return "ENUM(" + ", ".join(_quote(symbol) for symbol in spec.symbols) + ")"
+        return "ENUM(" + ", ".join(quote(symbol) for symbol in spec.symbols) + ")"
     if spec.kind == "string":
         return spec.sql_type or f"VARCHAR({spec.max_length})"
     if spec.kind == "date":
@@ -26,18 +26,22 @@ def column_type(spec: FieldSpec) -> str:
     return "BIGINT" if spec.kind == "long" else "INT"
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _column(spec: FieldSpec) -> str:
+def column_definition(spec: FieldSpec, default: str = "") -> str:
+    """Return a contract field's column definition: name, type, nullability, default, comment.
+
+    `default` is a DEFAULT clause with its leading space, or empty.
+    """
     null = "NULL" if spec.nullable else "NOT NULL"
-    comment = f" COMMENT {_quote(spec.doc[:1024])}" if spec.doc else ""
-    return f"  `{spec.name}` {column_type(spec)} {null}{comment}"
+    comment = f" COMMENT {quote(spec.doc[:1024])}" if spec.doc else ""
+    return f"`{spec.name}` {column_type(spec)} {null}{default}{comment}"
 
 
 def users_table(contract: Contract) -> str:
-    columns = [_column(spec) for spec in contract.fields]
+    columns = ["  " + column_definition(spec) for spec in contract.fields]
     columns += [
         "  `kafka_partition` INT NOT NULL COMMENT 'partition of the message this row came from'",
         "  `kafka_offset` BIGINT NOT NULL COMMENT 'offset of the message this row came from'",

@@ -10,6 +10,7 @@ import shutil
 import socket
 import sys
 import sysconfig
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -165,8 +166,11 @@ def active_job(config: Config) -> dict | None:
     return None
 
 
-def submit_job(config: Config) -> str:
-    """Submit the PyFlink job detached unless it is already running; return its job id."""
+def submit_job(config: Config, savepoint: str | None = None) -> str:
+    """Submit the PyFlink job detached unless it is already running; return its job id.
+
+    With `savepoint`, the job starts from that savepoint's state: its Kafka positions.
+    """
     job = active_job(config)
     if job:
         log.info("job %s already %s (%s)", config.job_name, job["state"].lower(), job["jid"])
@@ -174,15 +178,59 @@ def submit_job(config: Config) -> str:
     if not _conf_dir(config).joinpath("config.yaml").exists():
         write_conf(config)
     host_port = config.flink_url.split("://", 1)[-1]
-    argv = ["bash", str(FLINK_HOME / "bin" / "flink"), "run", "-m", host_port, "-d",
-            "-py", str(PROJECT_ROOT / "flink_job" / "job.py"),
-            "-pyexec", sys.executable, "-pyclientexec", sys.executable]
-    output = process.run(argv, "submitting the Flink job", env=flink_env(config), timeout_s=300)
+    argv = ["bash", str(FLINK_HOME / "bin" / "flink"), "run", "-m", host_port, "-d"]
+    if savepoint:
+        argv += ["-s", savepoint]
+    argv += ["-py", str(PROJECT_ROOT / "flink_job" / "job.py"),
+             "-pyexec", sys.executable, "-pyclientexec", sys.executable]
+    # The job's client reads its settings (topic, tables, contract) from the environment.
+    env = {**config.environ(), **flink_env(config)}
+    output = process.run(argv, "submitting the Flink job", env=env, timeout_s=300)
     match = re.search(r"JobID ([0-9a-f]{32})", output)
     if not match:
         raise process.StackError(f"flink run printed no job id:\n{output[-2000:]}")
-    log.info("submitted job %s as %s", config.job_name, match.group(1))
+    log.info("submitted job %s as %s%s", config.job_name, match.group(1),
+             f" from savepoint {savepoint}" if savepoint else "")
     return match.group(1)
+
+
+def stop_with_savepoint(config: Config, timeout_s: float = 180) -> str:
+    """Stop the running job with a savepoint and return the savepoint's location.
+
+    The sinks flush before the savepoint is taken, so the savepoint's Kafka positions are
+    exactly where the stopped job's output ends.
+    """
+    job = active_job(config)
+    if job is None or job["state"] != "RUNNING":
+        raise process.StackError(f"job {config.job_name} is not running; nothing to stop")
+    body = json.dumps({"targetDirectory": config.path("flink", "savepoints").as_uri(),
+                       "drain": False}).encode()
+    request = urllib.request.Request(f"{config.flink_url}/jobs/{job['jid']}/stop", data=body,
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        trigger = json.load(response)["request-id"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = rest_get(config, f"/jobs/{job['jid']}/savepoints/{trigger}") or {}
+        if state.get("status", {}).get("id") == "COMPLETED":
+            operation = state.get("operation", {})
+            if "location" not in operation:
+                raise process.StackError(f"stopping job {job['jid']} with a savepoint failed: "
+                                         f"{str(operation.get('failure-cause'))[:500]}")
+            log.info("job %s stopped with savepoint %s", job["jid"], operation["location"])
+            return operation["location"]
+        time.sleep(1)
+    raise process.StackError(f"job {job['jid']} took over {timeout_s:.0f}s to stop with a "
+                             f"savepoint; see {process.log_file(config, 'flink-jobmanager')}")
+
+
+def upgrade_job(config: Config) -> str:
+    """Stop the job with a savepoint and submit the current code and contract from it."""
+    savepoint = stop_with_savepoint(config)
+    deadline = time.monotonic() + 60
+    while active_job(config) is not None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return submit_job(config, savepoint=savepoint)
 
 
 def cancel_job(config: Config) -> None:

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import mysql.connector
 
-from userstream.config import PROJECT_ROOT, Config
+from userstream.config import Config
 from userstream.stack import process
 
 log = logging.getLogger(__name__)
 NAME = "mysql"
-MIGRATIONS = PROJECT_ROOT / "migrations"
 APP_PRIVILEGES = "SELECT, INSERT, UPDATE"
 
 
@@ -61,7 +60,7 @@ def start(config: Config) -> None:
                        process.port_open("127.0.0.1", config.mysql_port),
                        f"MariaDB on 127.0.0.1:{config.mysql_port}", 60,
                        process.log_file(config, NAME), config, NAME)
-    _create_database_and_users(config)
+    create_database_and_users(config)
 
 
 def _initialise(config: Config) -> None:
@@ -74,7 +73,7 @@ def _initialise(config: Config) -> None:
     log.info("initialised MariaDB data directory %s", _datadir(config))
 
 
-def _create_database_and_users(config: Config) -> None:
+def create_database_and_users(config: Config) -> None:
     # Root signs in through the socket only; the admin and application users use passwords.
     database = config.mysql_database
     statements = [f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 "
@@ -121,8 +120,42 @@ def check_access(config: Config, admin: bool = False) -> None:
         ) from error
 
 
-def migration_files() -> list[Path]:
-    return sorted(MIGRATIONS.glob("V*__*.sql"))
+def migration_files(config: Config) -> list[Path]:
+    return sorted(Path(config.migrations).glob("V*__*.sql"))
+
+
+def applied_migrations(config: Config) -> set[str]:
+    """Return the versions recorded in `schema_migrations` (none before the first migrate)."""
+    connection = connect(config, admin=True)
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                       "DATABASE() AND TABLE_NAME = 'schema_migrations'")
+        if cursor.fetchone()[0] == 0:
+            return set()
+        cursor.execute("SELECT `version` FROM `schema_migrations`")
+        return {row[0] for row in cursor.fetchall()}
+    finally:
+        connection.close()
+
+
+def pending_migrations(config: Config) -> list[Path]:
+    applied = applied_migrations(config)
+    return [path for path in migration_files(config) if path.stem not in applied]
+
+
+def table_columns(config: Config, table: str = "users") -> list[tuple[str, str, bool]]:
+    """Return (name, column type, nullable) of each column of `table`, in table order."""
+    connection = connect(config, admin=True)
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM "
+                       "information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND "
+                       "TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (table,))
+        return [(name, str(column_type), nullable == "YES")
+                for name, column_type, nullable in cursor.fetchall()]
+    finally:
+        connection.close()
 
 
 def migrate(config: Config) -> list[str]:
@@ -139,7 +172,7 @@ def migrate(config: Config) -> list[str]:
         )
         cursor.execute("SELECT `version`, `checksum` FROM `schema_migrations`")
         applied = dict(cursor.fetchall())
-        for path in migration_files():
+        for path in migration_files(config):
             text = path.read_text(encoding="utf-8")
             checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
             if path.stem in applied:

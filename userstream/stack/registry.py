@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import urllib.error
 import urllib.request
@@ -10,7 +11,8 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from userstream.config import Config
-from userstream.contract import default_contract
+from userstream.contract import Contract, load_contract
+from userstream.evolution import COMPATIBILITY
 from userstream.stack import install, process
 
 log = logging.getLogger(__name__)
@@ -57,22 +59,68 @@ def stop(config: Config) -> None:
     process.stop(config, NAME)
 
 
-def register_contract(config: Config) -> int:
-    """Register the contract under the configured subject; return its schema id."""
-    client = SchemaRegistryClient({"url": config.registry_url, "timeout": 10})
+def client(config: Config) -> SchemaRegistryClient:
+    return SchemaRegistryClient({"url": config.registry_url, "timeout": 10})
+
+
+def _unreachable(config: Config, error: Exception) -> process.StackError:
+    return process.StackError(
+        f"cannot reach the schema registry at {config.registry_url} ({error}); start it or "
+        "set USERSTREAM_REGISTRY_URL to a registry with the Confluent API"
+    )
+
+
+def set_compatibility(config: Config, level: str) -> None:
+    """Set the subject's compatibility level, so the registry refuses incompatible versions."""
     try:
-        schema_id = client.register_schema(config.subject,
-                                           Schema(default_contract().schema_str(), "AVRO"))
+        client(config).set_compatibility(subject_name=config.subject, level=level)
     except SchemaRegistryError as error:
         raise process.StackError(
-            f"the registry at {config.registry_url} rejected the contract for subject "
-            f"{config.subject}: {error.error_message} (HTTP {error.http_status_code}); an "
-            "incompatible change needs a new subject or a compatible contract"
+            f"the registry at {config.registry_url} refused compatibility {level} for subject "
+            f"{config.subject}: {error.error_message} (HTTP {error.http_status_code})"
         ) from error
     except Exception as error:  # the HTTP client raises its own connection errors
+        raise _unreachable(config, error) from error
+
+
+def registered_versions(config: Config) -> list[tuple[int, dict]]:
+    """Return (version, schema) for every version of the subject; empty if it has none."""
+    registry = client(config)
+    try:
+        versions = registry.get_versions(config.subject)
+    except SchemaRegistryError as error:
+        if error.http_status_code == 404:
+            return []
         raise process.StackError(
-            f"cannot reach the schema registry at {config.registry_url} ({error}); start it or "
-            "set USERSTREAM_REGISTRY_URL to a registry with the Confluent API"
+            f"the registry at {config.registry_url} did not list subject {config.subject}: "
+            f"{error.error_message} (HTTP {error.http_status_code})") from error
+    except Exception as error:  # the HTTP client raises its own connection errors
+        raise _unreachable(config, error) from error
+    return [(version, json.loads(registry.get_version(config.subject, version).schema.schema_str))
+            for version in sorted(versions)]
+
+
+def register_contract(config: Config, contract: Contract | None = None,
+                      set_policy: bool = True) -> int:
+    """Register the contract under the configured subject; return its schema id.
+
+    The subject's compatibility is set first, so the registry itself refuses a contract that
+    breaks an earlier version.
+    """
+    contract = contract or load_contract(config.contract)
+    if set_policy:
+        set_compatibility(config, COMPATIBILITY)
+    try:
+        schema_id = client(config).register_schema(config.subject,
+                                                   Schema(contract.schema_str(), "AVRO"))
+    except SchemaRegistryError as error:
+        raise process.StackError(
+            f"the registry at {config.registry_url} refused the contract for subject "
+            f"{config.subject}: {error.error_message} (HTTP {error.http_status_code}); run "
+            "`userstream contract check` to see which field breaks which rule"
         ) from error
-    log.info("contract registered under %s with id %s", config.subject, schema_id)
+    except Exception as error:  # the HTTP client raises its own connection errors
+        raise _unreachable(config, error) from error
+    log.info("contract registered under %s with id %s (compatibility %s)", config.subject,
+             schema_id, COMPATIBILITY)
     return schema_id
