@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run up down status produce test test-faults test-unit clean
+.PHONY: help install run up down status produce test test-faults test-unit bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ test: install ## run every test but the fault tests; end-to-end tests start the 
 
 test-faults: install ## kill and stop services mid-stream, then reconcile (about 10 minutes)
 	$(BIN)/python -m pytest -m faults
+
+bench: install ## measure throughput, latency and memory against baselines; writes docs/benchmarks.md (about 1 hour)
+	$(BIN)/python -m benchmarks.bench
 
 test-unit: $(BIN)/userstream ## run the tests that need no services
 	$(BIN)/python -m pytest -m "not stack"

@@ -145,6 +145,8 @@ class ProfilePublisher:
             self._report.write(json.dumps({
                 "partition": message.partition(), "offset": message.offset(),
                 "user_id": user_id, "kind": kind,
+                # CreateTime in epoch milliseconds, set by the client when produce() was called.
+                "timestamp": message.timestamp()[1],
             }) + "\n")
 
     def flush(self, timeout_s: float = 60.0) -> int:

@@ -111,6 +111,9 @@ def test_breaking_change_refused_by_check_and_registry(evolving, change, named):
         # The registry refuses the version on its own, whatever client sends it.
         with pytest.raises(process.StackError, match="refused the contract"):
             registry.register_contract(evolving)
+        up = userstream(evolving, "up", "--no-job")
+        assert up.returncode == 1
+        assert "userstream contract register" in up.stderr
         produce = userstream(evolving, "produce", "--count", "5")
         assert produce.returncode == 1
         assert "not registered" in produce.stderr

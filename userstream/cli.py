@@ -175,14 +175,14 @@ def cmd_contract_migrate(config: Config, args) -> int:
     destructive = [change for change in changes if change.destructive]
     if destructive and not args.allow_destructive:
         for change in destructive:
-            print(f"destructive: {change.clause.split(' COMMENT ')[0]} ({change.why})")
+            print(f"destructive: {change.clause.split(' COMMENT ')[0]} ({change.reason})")
         print("userstream: the contract needs changes that can lose data; change the contract, "
               "or pass --allow-destructive after checking the list above", file=sys.stderr)
         return 1
     path = evolution.next_migration_path(Path(config.migrations), changes)
     path.write_text(evolution.migration_text(changes, Path(config.contract).name),
                     encoding="utf-8")
-    print(f"wrote {path}: " + "; ".join(f"{change.column} ({change.why})" for change in changes))
+    print(f"wrote {path}: " + "; ".join(f"{change.column} ({change.reason})" for change in changes))
     return 0
 
 

@@ -166,10 +166,12 @@ def active_job(config: Config) -> dict | None:
     return None
 
 
-def submit_job(config: Config, savepoint: str | None = None) -> str:
+def submit_job(config: Config, savepoint: str | None = None, script: Path | None = None,
+               extra_env: dict | None = None) -> str:
     """Submit the PyFlink job detached unless it is already running; return its job id.
 
     With `savepoint`, the job starts from that savepoint's state: its Kafka positions.
+    `script` submits another PyFlink program under the configured job name instead.
     """
     job = active_job(config)
     if job:
@@ -181,10 +183,10 @@ def submit_job(config: Config, savepoint: str | None = None) -> str:
     argv = ["bash", str(FLINK_HOME / "bin" / "flink"), "run", "-m", host_port, "-d"]
     if savepoint:
         argv += ["-s", savepoint]
-    argv += ["-py", str(PROJECT_ROOT / "flink_job" / "job.py"),
+    argv += ["-py", str(script or PROJECT_ROOT / "flink_job" / "job.py"),
              "-pyexec", sys.executable, "-pyclientexec", sys.executable]
     # The job's client reads its settings (topic, tables, contract) from the environment.
-    env = {**config.environ(), **flink_env(config)}
+    env = {**config.environ(), **flink_env(config), **(extra_env or {})}
     output = process.run(argv, "submitting the Flink job", env=env, timeout_s=300)
     match = re.search(r"JobID ([0-9a-f]{32})", output)
     if not match:

@@ -24,7 +24,7 @@ def up(config: Config, submit: bool = True) -> None:
     kafka.ensure_topic(config)
     if "registry" in config.services:
         registry.start(config)
-    registry.register_contract(config)
+    registry.ensure_registered(config)
     if "flink" in config.services:
         flink.start(config)
     if submit:

@@ -124,3 +124,26 @@ def register_contract(config: Config, contract: Contract | None = None,
     log.info("contract registered under %s with id %s (compatibility %s)", config.subject,
              schema_id, COMPATIBILITY)
     return schema_id
+
+
+def ensure_registered(config: Config) -> int:
+    """Register the contract on a new subject; on an existing one, require it registered.
+
+    A new version of the contract goes through `userstream contract register`, which moves
+    the tables and the job first; `up` never registers one on the side.
+    """
+    contract = load_contract(config.contract)
+    if not registered_versions(config):
+        return register_contract(config, contract)
+    try:
+        return client(config).lookup_schema(config.subject,
+                                            Schema(contract.schema_str(), "AVRO")).schema_id
+    except SchemaRegistryError as error:
+        if error.http_status_code != 404:
+            raise process.StackError(
+                f"the registry at {config.registry_url} refused the lookup of the contract: "
+                f"{error.error_message} (HTTP {error.http_status_code})") from error
+    raise process.StackError(
+        f"the working contract {config.contract} is not a registered version of subject "
+        f"{config.subject}; release it with `userstream contract register` (see "
+        "docs/evolution.md), or restore the released version")
