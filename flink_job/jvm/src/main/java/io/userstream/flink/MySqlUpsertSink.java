@@ -83,7 +83,7 @@ public class MySqlUpsertSink implements Sink<Row> {
         }
     }
 
-    /** Where rows the server refuses go: the rejects table and the topic of the messages. */
+    /** Destination of refused rows: the rejects table and the topic of their messages. */
     public static class Refusals implements Serializable {
         private static final long serialVersionUID = 1L;
 
@@ -101,8 +101,8 @@ public class MySqlUpsertSink implements Sink<Row> {
     private final Refusals refusals;
 
     /**
-     * @param refusals where refused rows go; null makes a refused row fail the writer, which
-     *     is right for the rejects table itself
+     * @param refusals destination of refused rows; null makes a refused row fail the writer, as
+     *     the rejects table itself needs
      */
     public MySqlUpsertSink(Settings settings, Table table, Refusals refusals) {
         this.settings = settings;

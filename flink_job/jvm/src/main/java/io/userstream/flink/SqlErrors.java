@@ -73,7 +73,7 @@ final class SqlErrors {
         return root;
     }
 
-    /** The error, its chained next exceptions and its SQLException causes, in that order. */
+    /** Collects the error, its chained next exceptions and its SQLException causes, in order. */
     private static Iterable<SQLException> chain(SQLException error) {
         java.util.List<SQLException> chain = new java.util.ArrayList<>();
         java.util.ArrayDeque<SQLException> pending = new java.util.ArrayDeque<>();
