@@ -26,16 +26,33 @@ class WriterSchemaCache:
     job slows down instead of rejecting messages it could read a moment later.
     """
 
+    # How long an id the registry reported as not found is not asked for again, so a run of
+    # messages with the same bad id costs one request a minute instead of one each.
+    NOT_FOUND_TTL_S = 60.0
+    NOT_FOUND_MAX_IDS = 10_000
+
     def __init__(self, registry_url: str, max_backoff_s: float = 10.0):
         self._client = SchemaRegistryClient({"url": registry_url})
         self._parsed: dict[int, dict] = {}
+        self._not_found_until: dict[int, float] = {}
         self._max_backoff_s = max_backoff_s
 
     def __call__(self, schema_id: int) -> dict:
         parsed = self._parsed.get(schema_id)
-        if parsed is None:
+        if parsed is not None:
+            return parsed
+        until = self._not_found_until.get(schema_id)
+        if until is not None and time.monotonic() < until:
+            raise SchemaNotFound(schema_id)
+        try:
             parsed = self._fetch(schema_id)
-            self._parsed[schema_id] = parsed
+        except SchemaNotFound:
+            if len(self._not_found_until) >= self.NOT_FOUND_MAX_IDS:
+                self._not_found_until.clear()
+            self._not_found_until[schema_id] = time.monotonic() + self.NOT_FOUND_TTL_S
+            raise
+        self._not_found_until.pop(schema_id, None)
+        self._parsed[schema_id] = parsed
         return parsed
 
     def _fetch(self, schema_id: int) -> dict:

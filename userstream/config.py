@@ -73,8 +73,11 @@ SETTINGS = (
             "admin password; empty means the one generated in $USERSTREAM_HOME/secrets.json"),
     Setting("jobmanager_heap", "USERSTREAM_JOBMANAGER_MEMORY", "1024m",
             "process memory of the local JobManager"),
-    Setting("taskmanager_memory", "USERSTREAM_TASKMANAGER_MEMORY", "2048m",
-            "process memory of the local TaskManager"),
+    Setting("taskmanagers", "USERSTREAM_TASKMANAGERS", "2",
+            "TaskManagers of the local Flink cluster; each runs the job's Python code in an "
+            "interpreter of its own"),
+    Setting("taskmanager_memory", "USERSTREAM_TASKMANAGER_MEMORY", "1280m",
+            "process memory of each local TaskManager"),
     Setting("kafka_heap", "USERSTREAM_KAFKA_HEAP", "512m", "heap of the local Kafka broker"),
     Setting("registry_heap", "USERSTREAM_REGISTRY_HEAP", "256m",
             "heap of the local schema registry"),
@@ -112,6 +115,7 @@ class Config:
     mysql_admin_user: str
     mysql_admin_password: str
     jobmanager_heap: str
+    taskmanagers: int
     taskmanager_memory: str
     kafka_heap: str
     registry_heap: str
@@ -146,6 +150,12 @@ class Config:
     def flink_port(self) -> int:
         """REST port of the local Flink cluster, taken from the Flink URL."""
         return urlsplit(self.flink_url).port or 80
+
+    @property
+    def taskmanager_names(self) -> list[str]:
+        """Process names of the local TaskManagers: flink-taskmanager, flink-taskmanager-2..."""
+        return ["flink-taskmanager"] + [f"flink-taskmanager-{index}"
+                                        for index in range(2, self.taskmanagers + 1)]
 
     @property
     def contract_history(self) -> Path:

@@ -53,7 +53,9 @@ def _config_yaml(config: Config, bind_host: str = "127.0.0.1") -> str:
         "rest.port": str(config.flink_port),
         "jobmanager.memory.process.size": config.jobmanager_heap,
         "taskmanager.memory.process.size": config.taskmanager_memory,
-        "taskmanager.numberOfTaskSlots": str(max(2, config.job_parallelism)),
+        # Slots are spread over the TaskManagers: the job's Python code runs in one embedded
+        # interpreter per TaskManager, whose global lock lets one thread run Python at a time.
+        "taskmanager.numberOfTaskSlots": str(_slots_per_taskmanager(config)),
         "parallelism.default": str(config.job_parallelism),
         "python.executable": python,
         "python.client.executable": python,
@@ -118,8 +120,12 @@ def flink_env(config: Config) -> dict:
             "FLINK_LOG_DIR": str(config.path("flink", "logs")), "PYTHONPATH": python_path}
 
 
+def _slots_per_taskmanager(config: Config) -> int:
+    return max(1, -(-config.job_parallelism // max(1, config.taskmanagers)))
+
+
 def start(config: Config) -> None:
-    """Start the JobManager and one TaskManager in the foreground of their own sessions."""
+    """Start the JobManager and the TaskManagers, each in the foreground of its own session."""
     write_conf(config)
     if not process.running_pid(config, "flink-jobmanager"):
         process.require_free_port("127.0.0.1", config.flink_port, "USERSTREAM_FLINK_URL")
@@ -127,17 +133,25 @@ def start(config: Config) -> None:
         process.start(config, "flink-jobmanager",
                       ["bash", str(FLINK_HOME / "bin" / "jobmanager.sh"), "start-foreground"],
                       env=flink_env(config))
-    if not process.running_pid(config, "flink-taskmanager"):
-        process.start(config, "flink-taskmanager",
-                      ["bash", str(FLINK_HOME / "bin" / "taskmanager.sh"), "start-foreground"],
-                      env=flink_env(config))
-    process.wait_until(lambda: _slots(config) > 0,
-                       f"Flink cluster at {config.flink_url} with a registered TaskManager", 90,
+    if config.taskmanagers < 1:
+        raise process.StackError("USERSTREAM_TASKMANAGERS must be 1 or more")
+    for name in config.taskmanager_names:
+        if not process.running_pid(config, name):
+            process.start(config, name,
+                          ["bash", str(FLINK_HOME / "bin" / "taskmanager.sh"),
+                           "start-foreground"], env=flink_env(config))
+    slots = config.taskmanagers * _slots_per_taskmanager(config)
+    process.wait_until(lambda: _slots(config) >= slots,
+                       f"Flink cluster at {config.flink_url} with {config.taskmanagers} "
+                       f"registered TaskManager(s)", 90,
                        process.log_file(config, "flink-taskmanager"), config, "flink-jobmanager")
 
 
 def stop(config: Config) -> None:
-    process.stop(config, "flink-taskmanager")
+    # Also the TaskManagers of an earlier run with more of them.
+    names = {path.stem for path in config.path("run").glob("flink-taskmanager*.pid")}
+    for name in sorted(names | set(config.taskmanager_names)):
+        process.stop(config, name)
     process.stop(config, "flink-jobmanager")
     # Flink's scripts write PID files of their own into env.pid.dir, even in the foreground.
     for leftover in config.path("run").glob("flink-*-*.pid"):
