@@ -20,7 +20,6 @@ import logging
 from pyflink.common import Configuration, WatermarkStrategy
 from pyflink.datastream import (
     CheckpointingMode,
-    OutputTag,
     ProcessFunction,
     StreamExecutionEnvironment,
 )
@@ -36,11 +35,8 @@ from userstream.contract import Contract, load_contract
 
 log = logging.getLogger(__name__)
 
-REJECTS = OutputTag("rejects", rows.REJECT_TYPE)
-
-
 class ValidateProfiles(ProcessFunction):
-    """Decode and check each message; emit valid profiles and send rejects to a side output."""
+    """Decode and check each message; emit a valid profile or a reject for each."""
 
     def __init__(self, registry_url: str, contract_schema: dict):
         # The contract travels with the function, so a restarted task validates against the
@@ -78,10 +74,8 @@ class ValidateProfiles(ProcessFunction):
         if isinstance(outcome, ValidProfile):
             yield rows.profile_row(outcome.values, partition, offset, outcome.schema_id)
             return
-        yield REJECTS, rows.Row(
-            topic, partition, offset, key, value, outcome.schema_id, outcome.user_id,
-            outcome.codes(), outcome.reasons_json(),
-        )
+        yield rows.reject_row(topic, partition, offset, key, value, outcome.schema_id,
+                              outcome.user_id, outcome.codes(), outcome.reasons_json())
 
 
 def kafka_source(config: Config) -> KafkaSource:
@@ -110,16 +104,22 @@ def kafka_source(config: Config) -> KafkaSource:
     return KafkaSource(builder.build())
 
 
-def mysql_sink(config: Config, table: str, columns, keys, newer_wins: bool,
-               refusals=None) -> Sink:
-    """Return the job's MySQL upsert sink (io.userstream.flink.MySqlUpsertSink) for `table`."""
+def mysql_sink(config: Config, contract: Contract) -> Sink:
+    """Return the job's MySQL sink (io.userstream.flink.MySqlUpsertSink).
+
+    Profiles are upserted into `users` by user_id, and a row from an earlier source position
+    never wins. Rejects are upserted into `user_rejects` by position, together with profiles
+    the database refuses for their content.
+    """
     jvm = get_gateway().jvm
     sink_class = jvm.io.userstream.flink.MySqlUpsertSink
     settings = sink_class.Settings(
         config.mysql_jdbc_url(), config.mysql_user, config.mysql_password,
         config.sink_batch_rows, config.sink_flush_interval_ms, config.sink_retry_timeout_ms,
     )
-    return Sink(sink_class(settings, sink_table(table, columns, keys, newer_wins), refusals))
+    users = sink_table("users", rows.profile_columns(contract), ["user_id"], True)
+    rejects = sink_table("user_rejects", rows.REJECT_COLUMNS, rows.REJECT_KEY, False)
+    return Sink(sink_class(settings, users, sink_class.Refusals(config.topic, rejects)))
 
 
 def sink_table(table: str, columns, keys, newer_wins: bool):
@@ -128,23 +128,6 @@ def sink_table(table: str, columns, keys, newer_wins: bool):
         table, to_jarray(jvm.String, list(columns)), to_jarray(jvm.String, list(keys)),
         newer_wins,
     )
-
-
-def users_sink(config: Config, contract: Contract) -> Sink:
-    """Profiles upserted by user_id; a row from an earlier source position never wins.
-
-    Rows the database refuses for their content go to `user_rejects` with its error.
-    """
-    rejects = sink_table("user_rejects", rows.REJECT_COLUMNS, rows.REJECT_KEY, False)
-    refusals = get_gateway().jvm.io.userstream.flink.MySqlUpsertSink.Refusals(
-        config.topic, rejects)
-    columns = rows.profile_columns(contract)
-    return mysql_sink(config, "users", columns, ["user_id"], True, refusals)
-
-
-def rejects_sink(config: Config) -> Sink:
-    """Rejected messages upserted by topic, partition and offset."""
-    return mysql_sink(config, "user_rejects", rows.REJECT_COLUMNS, rows.REJECT_KEY, False)
 
 
 def jar_urls(config: Config) -> list[str]:
@@ -169,20 +152,18 @@ def build(env: StreamExecutionEnvironment, config: Config) -> None:
         type_info=rows.MESSAGE_TYPE,
     ).uid("kafka-source")
 
-    # Decode, validate and normalise; rejects leave through a side output. A chain of its own
-    # makes the web UI show records read from Kafka and records checked as separate counts.
-    profiles = (
+    # Decode, validate and normalise. The function is chained to the source, so a message
+    # passes from Kafka to the sink without being serialized between tasks.
+    outcomes = (
         messages.process(ValidateProfiles(config.registry_url, contract.schema),
-                         output_type=rows.profile_type(contract))
+                         output_type=rows.OUTPUT_TYPE)
         .name("Decode, validate, normalise")
         .uid("validate")
-        .start_new_chain()
     )
-    rejects = profiles.get_side_output(REJECTS)
 
-    # Sinks: upsert profiles by user_id, rejects by source position.
-    profiles.sink_to(users_sink(config, contract)).name("MySQL: users").uid("users-sink")
-    rejects.sink_to(rejects_sink(config)).name("MySQL: user_rejects").uid("rejects-sink")
+    # One sink writes profiles and rejects of a flush in one transaction.
+    outcomes.sink_to(mysql_sink(config, contract)).name("MySQL: users, user_rejects") \
+        .uid("mysql-sink")
 
 
 def main() -> None:
@@ -199,6 +180,9 @@ def main() -> None:
     env = StreamExecutionEnvironment.get_execution_environment(settings)
     env.add_jars(*jar_urls(config))
     env.set_parallelism(config.job_parallelism)
+    # No operator keeps or changes a record it has emitted (each stage builds new rows), so
+    # chained operators may pass records on without copying them.
+    env.get_config().enable_object_reuse()
     env.enable_checkpointing(config.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
     build(env, config)
     log.info("submitting job %s (parallelism %s)", config.job_name, config.job_parallelism)

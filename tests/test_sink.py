@@ -48,9 +48,9 @@ def test_row_refused_by_database_is_rejected_and_rest_of_batch_stored(
         stack, sender, contract, db, admin):
     # A CHECK constraint the contract does not know about: the row passes validation and the
     # database refuses it.
+    failures_before = restarts(stack)
     admin.cursor().execute("ALTER TABLE users ADD CONSTRAINT refuse_test_city "
                            "CHECK (city <> 'Refuseville')")
-    failures_before = restarts(stack)
     try:
         encode = sender.serializer(contract.schema)
         user_ids = unique_user_ids(10)
@@ -119,3 +119,49 @@ def test_later_version_replaces_stored_row(stack, sender, contract, db):
     sender.flush()
     wait_for(lambda: rows_by_user(db, [user_id]).get(user_id, {}).get("first_name") == "Three",
              30, "the third version in MySQL")
+
+
+def test_older_version_stored_when_newer_refused(stack, sender, contract, db, admin):
+    user_id = unique_user_ids(1)[0]
+    admin.cursor().execute("ALTER TABLE users ADD CONSTRAINT refuse_test_score "
+                           f"CHECK (NOT (user_id = {user_id} AND credit_score = 777))")
+    try:
+        encode = sender.serializer(contract.schema)
+        older = sender.send(str(user_id).encode(),
+                            sender.encode(encode, valid_profile(user_id, credit_score=700)))
+        newer = sender.send(str(user_id).encode(),
+                            sender.encode(encode, valid_profile(user_id, credit_score=777)))
+        sender.flush()
+        newer_position = (newer[0].partition, newer[0].offset)
+        wait_for(lambda: rejects_at(db, stack.topic, [newer_position]), 60,
+                 "the refused newer version in user_rejects")
+    finally:
+        admin.cursor().execute("ALTER TABLE users DROP CONSTRAINT refuse_test_score")
+    row = rows_by_user(db, [user_id])[user_id]
+    assert (row["kafka_partition"], row["kafka_offset"]) == (older[0].partition, older[0].offset)
+    assert row["credit_score"] == 700
+
+
+def test_trigger_signal_rejects_row_without_logging_values(stack, sender, contract, db, admin):
+    admin.cursor().execute(
+        "CREATE TRIGGER refuse_test_trigger BEFORE INSERT ON users FOR EACH ROW "
+        "IF NEW.email = 'blocked.person@example.org' THEN "
+        "SIGNAL SQLSTATE 'HY000' SET MESSAGE_TEXT = 'blocked: blocked.person@example.org'; "
+        "END IF")
+    try:
+        encode = sender.serializer(contract.schema)
+        user_ids = unique_user_ids(3)
+        slots = [sender.send(str(user_id).encode(), sender.encode(encode, valid_profile(
+            user_id, email="blocked.person@example.org" if index == 1 else
+            f"person{index}@example.org"))) for index, user_id in enumerate(user_ids)]
+        sender.flush()
+        position = (slots[1][0].partition, slots[1][0].offset)
+        wait_for(lambda: len(rows_by_user(db, user_ids)) == 2
+                 and rejects_at(db, stack.topic, [position]), 60, "two rows and one reject")
+    finally:
+        admin.cursor().execute("DROP TRIGGER refuse_test_trigger")
+    reject = rejects_at(db, stack.topic, [position])[position]
+    assert reject["reason_codes"] == "row:database_refused"
+    assert "blocked" in json.loads(reject["reasons"])[0]["message"]
+    for log in stack.path("logs").glob("flink-*.log"):
+        assert "blocked.person@example.org" not in log.read_text(errors="replace"), log.name

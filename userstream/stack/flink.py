@@ -182,6 +182,8 @@ def active_job(config: Config) -> dict | None:
 
 def submit_job(config: Config, savepoint: str | None = None, script: Path | None = None,
                extra_env: dict | None = None) -> str:
+    # NOTE: TaskManagers keep the Python modules of the first job they ran (thread mode);
+    # restart_taskmanagers() before submitting changed job code to a running cluster.
     """Submit the PyFlink job detached unless it is already running; return its job id.
 
     With `savepoint`, the job starts from that savepoint's state: its Kafka positions.
@@ -240,13 +242,33 @@ def stop_with_savepoint(config: Config, timeout_s: float = 180) -> str:
                              f"savepoint; see {process.log_file(config, 'flink-jobmanager')}")
 
 
+def restart_taskmanagers(config: Config) -> None:
+    """Restart the local TaskManagers, so the next job imports the project's Python afresh.
+
+    In thread mode the job's Python modules live in an interpreter inside each TaskManager,
+    which keeps them imported across jobs: without a restart, a resubmitted job would run the
+    code of the first job that ran there.
+    """
+    for name in config.taskmanager_names:
+        process.stop(config, name)
+    start(config)
+
+
 def upgrade_job(config: Config) -> str:
     """Stop the job with a savepoint and submit the current code and contract from it."""
     savepoint = stop_with_savepoint(config)
     deadline = time.monotonic() + 60
     while active_job(config) is not None and time.monotonic() < deadline:
         time.sleep(0.5)
-    return submit_job(config, savepoint=savepoint)
+    if "flink" in config.services:
+        restart_taskmanagers(config)
+    try:
+        return submit_job(config, savepoint=savepoint)
+    except process.StackError as error:
+        raise process.StackError(
+            f"{error}\nThe job is stopped; its savepoint is {savepoint}. Fix the cause, then "
+            "resume with `userstream up` (from the committed offsets, which equal the "
+            "savepoint's)") from error
 
 
 def cancel_job(config: Config) -> None:

@@ -12,20 +12,23 @@ import org.apache.flink.types.Row;
  * Upserts rows into one MySQL or MariaDB table, batched, with a time-based flush and a flush on
  * every checkpoint.
  *
- * <p>Each row's fields are bound in {@link Table#columns} order as strings, numbers or bytes, so
- * dates, timestamps and decimals reach the server as the text the job wrote and are converted
- * there, with no JDBC time-zone or binary-scale conversion in between.
+ * <p>With {@link Refusals}, each input row is a profile or a rejected message: a profile is a
+ * JSON array in field 0 (see {@link PackedRow}) for the table, and a reject leaves field 0 null
+ * and carries the rejects table's columns in the fields after it. Both kinds of one flush are
+ * written in one transaction. Fields are bound as strings, numbers or bytes, so dates,
+ * timestamps and decimals reach the server as the text the job wrote and are converted there,
+ * with no JDBC time-zone or binary-scale conversion in between.
  *
  * <p>Writes are idempotent: a replayed row updates its own key to the same values. When the
  * table has source-position columns ({@link Table#newerWins}), a row replaces the stored one
  * only if it comes from a later position, so a replayed older version of a profile never
  * overwrites a newer one.
  *
- * <p>A batch the server refuses for a row's content (a data or constraint error) is written
- * again row by row; each refused row becomes a rejected message with the server's error, and
- * the rest of the batch is stored. Other errors (lost connection, deadlock, server down) are
- * retried with exponential backoff for up to {@link Settings#retryTimeoutMillis} before the
- * writer fails and Flink's restart strategy takes over.
+ * <p>A batch the server refuses for a row's content is written again row by row; each refused
+ * row becomes a rejected message with the server's error, and the rest of the batch is
+ * stored. Other errors (lost connection, deadlock, server down, a missing table or privilege)
+ * are retried with exponential backoff for up to {@link Settings#retryTimeoutMillis} before the
+ * writer fails and Flink's restart strategy takes over. {@link SqlErrors} tells them apart.
  */
 public class MySqlUpsertSink implements Sink<Row> {
 
@@ -101,8 +104,8 @@ public class MySqlUpsertSink implements Sink<Row> {
     private final Refusals refusals;
 
     /**
-     * @param refusals destination of refused rows; null makes a refused row fail the writer, as
-     *     the rejects table itself needs
+     * @param refusals the rejects table and topic; null makes every input row a row of
+     *     {@code table}, and a refused row fail the writer
      */
     public MySqlUpsertSink(Settings settings, Table table, Refusals refusals) {
         this.settings = settings;

@@ -27,6 +27,7 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
     private static final String DRIVER = "com.mysql.cj.jdbc.Driver";
     private static final long FIRST_BACKOFF_MILLIS = 500;
     private static final long MAX_BACKOFF_MILLIS = 30_000;
+    private static final int SAME_ERROR_ROWS = 10;
     static final String REFUSED_CODE = "database_refused";
 
     private final MySqlUpsertSink.Settings settings;
@@ -36,12 +37,13 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
     private final int subtask;
     private final String upsert;
     private final String rejectUpsert;
-    private final int[] keyIndexes;
-    private final int partitionIndex;
-    private final int offsetIndex;
 
-    /** Rows waiting for the next flush, by key; a later row of a key replaces an earlier one. */
-    private final Map<Object, Row> buffer = new LinkedHashMap<>();
+    /**
+     * Profiles and rejects waiting for the next flush, in arrival order. Every version of a user
+     * is kept: if the database refuses the newest, the one before it is still stored.
+     */
+    private final List<Row> profiles = new ArrayList<>();
+    private final List<Row> rejects = new ArrayList<>();
     private boolean timerPending;
     private Connection connection;
     private long rowsWritten;
@@ -56,9 +58,6 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
         this.subtask = subtask;
         this.upsert = upsertStatement(table);
         this.rejectUpsert = refusals == null ? null : upsertStatement(refusals.rejects);
-        this.keyIndexes = Arrays.stream(table.keyColumns).mapToInt(table::index).toArray();
-        this.partitionIndex = table.newerWins ? table.index("kafka_partition") : -1;
-        this.offsetIndex = table.newerWins ? table.index("kafka_offset") : -1;
         LOG.info("writer {} for table {} opened: batches of up to {} rows, flushed every {} ms "
                 + "and on every checkpoint", subtask, table.name, settings.batchRows,
                 settings.flushIntervalMillis);
@@ -110,13 +109,21 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
     }
 
     @Override
-    public void write(Row row, Context context) throws IOException, InterruptedException {
-        Object key = key(row);
-        Row buffered = buffer.get(key);
-        if (buffered == null || !table.newerWins || !isOlder(row, buffered)) {
-            buffer.put(key, row);
+    public void write(Row input, Context context) throws IOException, InterruptedException {
+        if (refusals == null) {
+            profiles.add(input);
+        } else if (input.getField(0) != null) {
+            // A valid profile: one JSON array in the first field, see PackedRow.
+            profiles.add(PackedRow.unpack((String) input.getField(0), table.columns.length));
+        } else {
+            // A rejected message: the rejects table's columns after the empty first field.
+            Row reject = new Row(input.getArity() - 1);
+            for (int i = 1; i < input.getArity(); i++) {
+                reject.setField(i - 1, input.getField(i));
+            }
+            rejects.add(reject);
         }
-        if (buffer.size() >= settings.batchRows) {
+        if (profiles.size() + rejects.size() >= settings.batchRows) {
             flushBuffer();
         } else if (!timerPending) {
             timerPending = true;
@@ -140,120 +147,133 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
                 subtask, table.name, rowsWritten, rowsRefused);
     }
 
-    private Object key(Row row) {
-        if (keyIndexes.length == 1) {
-            return row.getField(keyIndexes[0]);
-        }
-        Object[] values = new Object[keyIndexes.length];
-        for (int i = 0; i < keyIndexes.length; i++) {
-            values[i] = row.getField(keyIndexes[i]);
-        }
-        return Arrays.asList(values);
-    }
-
-    private boolean isOlder(Row row, Row than) {
-        return row.getField(partitionIndex).equals(than.getField(partitionIndex))
-                && ((Long) row.getField(offsetIndex)) < ((Long) than.getField(offsetIndex));
-    }
-
-    /** Writes the buffer in one transaction, retrying what can pass on a later attempt. */
+    /** Writes the buffers in one transaction, retrying what can pass on a later attempt. */
     private void flushBuffer() throws IOException, InterruptedException {
-        if (buffer.isEmpty()) {
+        if (profiles.isEmpty() && rejects.isEmpty()) {
             return;
         }
-        List<Row> rows = new ArrayList<>(buffer.values());
+        int rows = profiles.size() + rejects.size();
         long started = System.currentTimeMillis();
         long backoff = FIRST_BACKOFF_MILLIS;
         for (int attempt = 1; ; attempt++) {
             try {
-                write(connection(), rows);
-                buffer.clear();
-                rowsWritten += rows.size();
+                write(connection());
+                profiles.clear();
+                rejects.clear();
                 if (attempt > 1) {
-                    LOG.info("writer {}: {} rows written to {} on attempt {}", subtask,
-                            rows.size(), table.name, attempt);
+                    LOG.info("writer {}: {} rows written to {} on attempt {}", subtask, rows,
+                            table.name, attempt);
                 }
                 return;
             } catch (SQLException error) {
                 closeConnection();
                 long elapsed = System.currentTimeMillis() - started;
+                // Errors about a row's content never get here (see write), so the server's
+                // message names objects such as tables and columns, not a row's values.
                 String described = SqlErrors.describe(error);
                 if (elapsed + backoff > settings.retryTimeoutMillis) {
                     throw new IOException(String.format(
-                            "writing %d rows to table %s failed for %d s over %d attempts (%s); "
-                                    + "check that the database at %s is up and that user %s may "
-                                    + "write to %s",
-                            rows.size(), table.name, elapsed / 1000, attempt, described,
-                            SqlErrors.server(settings.url), settings.user, table.name), error);
+                            "writing %d rows to %s failed for %d s over %d attempts (%s); "
+                                    + "check that the database at %s is up, that the table "
+                                    + "matches the contract, and that user %s may write to it",
+                            rows, table.name, elapsed / 1000, attempt, described,
+                            SqlErrors.server(settings.url), settings.user), error);
                 }
                 LOG.warn("writer {}: writing {} rows to {} failed on attempt {} ({}); retrying "
-                        + "in {} ms", subtask, rows.size(), table.name, attempt, described, backoff);
+                        + "in {} ms", subtask, rows, table.name, attempt, described, backoff);
                 Thread.sleep(backoff);
                 backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
             }
         }
     }
 
-    private void write(Connection connection, List<Row> rows) throws SQLException {
+    /**
+     * Upserts the buffered profiles and rejects, then commits. When the database refuses the
+     * profiles' batch for a row's content, the profiles are written one at a time and the
+     * refused ones join the rejects.
+     */
+    private void write(Connection connection) throws SQLException {
+        List<Row> allRejects = new ArrayList<>(rejects);
         try {
-            try (PreparedStatement statement = connection.prepareStatement(upsert)) {
-                for (Row row : rows) {
-                    bind(statement, row);
-                    statement.addBatch();
+            if (!profiles.isEmpty()) {
+                try {
+                    executeBatch(connection, upsert, profiles);
+                } catch (SQLException error) {
+                    if (refusals == null || !SqlErrors.isContentError(error)) {
+                        throw error;
+                    }
+                    connection.rollback();
+                    LOG.warn("writer {}: the database refused a batch of {} rows for {} ({}); "
+                            + "writing them one at a time", subtask, profiles.size(),
+                            table.name, SqlErrors.code(error));
+                    allRejects.addAll(writeOneByOne(connection));
                 }
-                statement.executeBatch();
+            }
+            if (!allRejects.isEmpty()) {
+                executeBatch(connection, rejectUpsert, allRejects);
             }
             connection.commit();
-            return;
-        } catch (SQLException error) {
-            rollback(connection);
-            if (refusals == null || !SqlErrors.isContentError(error)) {
-                throw error;
-            }
-            LOG.warn("writer {}: the database refused a batch of {} rows for {} ({}); writing "
-                    + "them one at a time", subtask, rows.size(), table.name,
-                    SqlErrors.code(error));
-        }
-        writeOneByOne(connection, rows);
-    }
-
-    /** Writes each row on its own; rows refused for their content become rejected messages. */
-    private void writeOneByOne(Connection connection, List<Row> rows) throws SQLException {
-        List<Row> rejects = new ArrayList<>();
-        try {
-            try (PreparedStatement statement = connection.prepareStatement(upsert)) {
-                for (Row row : rows) {
-                    bind(statement, row);
-                    try {
-                        statement.executeUpdate();
-                    } catch (SQLException error) {
-                        if (!SqlErrors.isContentError(error)) {
-                            throw error;
-                        }
-                        rejects.add(rejectOf(row, error));
-                        LOG.warn("writer {}: the database refused the row from {}-{}@{} ({}); "
-                                + "stored as a rejected message", subtask, refusals.topic,
-                                field(row, "kafka_partition"), field(row, "kafka_offset"),
-                                SqlErrors.code(error));
-                    }
-                }
-            }
-            if (!rejects.isEmpty()) {
-                try (PreparedStatement statement = connection.prepareStatement(rejectUpsert)) {
-                    for (Row reject : rejects) {
-                        bind(statement, reject);
-                        statement.addBatch();
-                    }
-                    statement.executeBatch();
-                }
-            }
-            connection.commit();
-            rowsRefused += rejects.size();
-            rowsWritten -= rejects.size();
         } catch (SQLException error) {
             rollback(connection);
             throw error;
         }
+        int refused = allRejects.size() - rejects.size();
+        rowsRefused += refused;
+        rowsWritten += profiles.size() - refused + rejects.size();
+    }
+
+    private static void executeBatch(Connection connection, String sql, List<Row> rows)
+            throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
+            for (Row row : rows) {
+                bind(statement, row);
+                statement.addBatch();
+            }
+            statement.executeBatch();
+        }
+    }
+
+    /**
+     * Upserts each buffered profile on its own and returns the rejects of the refused ones.
+     *
+     * <p>When all of a batch of {@value #SAME_ERROR_ROWS} or more rows fail with the same error
+     * code, the table rather than the rows is wrong (a column the contract does not fill, a type
+     * narrower than the contract's), so the error is raised for retry instead of turning the
+     * whole stream into rejects.
+     */
+    private List<Row> writeOneByOne(Connection connection) throws SQLException {
+        List<Row> refused = new ArrayList<>();
+        SQLException first = null;
+        boolean sameError = true;
+        try (PreparedStatement statement = connection.prepareStatement(upsert)) {
+            for (Row row : profiles) {
+                bind(statement, row);
+                try {
+                    statement.executeUpdate();
+                } catch (SQLException error) {
+                    if (!SqlErrors.isContentError(error)) {
+                        throw error;
+                    }
+                    if (first == null) {
+                        first = error;
+                    } else if (SqlErrors.errorCode(first) != SqlErrors.errorCode(error)) {
+                        sameError = false;
+                    }
+                    refused.add(rejectOf(row, error));
+                    LOG.warn("writer {}: the database refused the row from {}-{}@{} ({}); "
+                            + "stored as a rejected message", subtask, refusals.topic,
+                            field(row, "kafka_partition"), field(row, "kafka_offset"),
+                            SqlErrors.code(error));
+                }
+            }
+        }
+        if (first != null && sameError && refused.size() == profiles.size()
+                && profiles.size() >= SAME_ERROR_ROWS) {
+            throw new SQLException("the database refused all " + profiles.size() + " rows of "
+                    + "the batch with " + SqlErrors.code(first) + "; the table does not match "
+                    + "the contract", "42000", SqlErrors.errorCode(first));
+        }
+        return refused;
     }
 
     private Object field(Row row, String column) {

@@ -7,32 +7,48 @@ import java.util.Set;
 final class SqlErrors {
 
     /**
-     * Server error codes that refuse a row for its content although their SQLState is the
-     * generic HY000: 1366 incorrect string value, 3819 (MySQL) and 4025 (MariaDB) check
-     * constraint violated, 1644 a trigger's SIGNAL.
+     * Server error codes of errors that may pass on a later attempt although their SQLState is
+     * the generic HY000: 1040 too many connections, 1053 server shutdown, 1205 lock wait
+     * timeout, 1213 deadlock, 1317 query interrupted, 1927 connection killed, 2006 and 2013
+     * connection lost.
      */
-    private static final Set<Integer> CONTENT_CODES = Set.of(1366, 1644, 3819, 4025);
+    private static final Set<Integer> TRANSIENT_CODES =
+            Set.of(1040, 1053, 1205, 1213, 1317, 1927, 2006, 2013);
+
+    /**
+     * Server error codes of a table or privilege problem: 1044, 1045, 1142 and 1143 access
+     * denied, 1146 no such table, 1054 unknown column.
+     */
+    private static final Set<Integer> SCHEMA_CODES = Set.of(1044, 1045, 1054, 1142, 1143, 1146);
 
     private SqlErrors() {}
 
     /**
-     * Returns whether the server refused a row for its values: a data exception (SQLState class
-     * 22), an integrity constraint (class 23), a trigger's SIGNAL (45000) or one of
-     * {@link #CONTENT_CODES}. Sending the same row again fails the same way; anything else
-     * (a lost connection, a deadlock, a missing table or privilege) may pass later.
+     * Returns whether the database refused a row for its values, so that sending the same row
+     * again fails the same way. That is every error but a lost connection, a lock conflict or
+     * shutdown (SQLState class 08 or 40, or {@link #TRANSIENT_CODES}) and a table or privilege
+     * problem (class 42 or 28, or {@link #SCHEMA_CODES}), which may pass later. Data exceptions
+     * (class 22), constraint violations (23), strict-mode truncation (01000 with error 1265),
+     * failed CHECK constraints and a trigger's SIGNAL are content errors.
      */
     static boolean isContentError(SQLException error) {
         for (SQLException current : chain(error)) {
-            String state = current.getSQLState();
-            if (state != null && (state.startsWith("22") || state.startsWith("23")
-                    || state.equals("45000"))) {
-                return true;
+            String state = current.getSQLState() == null ? "" : current.getSQLState();
+            if (state.startsWith("08") || state.startsWith("40") || state.startsWith("42")
+                    || state.startsWith("28")) {
+                return false;
             }
-            if (CONTENT_CODES.contains(current.getErrorCode())) {
-                return true;
+            if (TRANSIENT_CODES.contains(current.getErrorCode())
+                    || SCHEMA_CODES.contains(current.getErrorCode())) {
+                return false;
             }
         }
-        return false;
+        return true;
+    }
+
+    /** Returns the server error code of the innermost error. */
+    static int errorCode(SQLException error) {
+        return root(error).getErrorCode();
     }
 
     /** SQLState and server error code, safe to log: neither carries a value of the row. */
@@ -47,11 +63,15 @@ final class SqlErrors {
         return code(error) + ": " + root.getMessage();
     }
 
-    /** Returns the column the error names, or "row" when it names none of `columns`. */
+    /**
+     * Returns the column the error names, or "row" when it names none of `columns`. MariaDB
+     * names a column-level CHECK constraint `table.column`.
+     */
     static String column(SQLException error, String[] columns) {
         String message = String.valueOf(root(error).getMessage());
         for (String column : columns) {
-            if (message.contains("'" + column + "'") || message.contains("`" + column + "`")) {
+            if (message.contains("'" + column + "'") || message.contains("`" + column + "`")
+                    || message.contains("." + column + "`")) {
                 return column;
             }
         }
