@@ -169,7 +169,8 @@ def test_column_missing_from_contract_is_a_destructive_drop(base, contract):
 
 def test_integer_display_width_is_ignored():
     assert normal_type("int(11)") == "int"
-    assert normal_type("ENUM('A', 'B')") == "enum('a','b')"
+    assert normal_type("ENUM('Rh-null', 'B')") == "enum('Rh-null','B')"
+    assert normal_type("VARCHAR(20)") == "varchar(20)"
 
 
 def test_release_writes_next_version(tmp_path, contract):
@@ -180,3 +181,55 @@ def test_release_writes_next_version(tmp_path, contract):
     assert not is_released(newer, tmp_path)
     assert release(newer, tmp_path).name == "user.v2.avsc"
     assert [name for name, _ in released_versions(tmp_path)] == ["user.v1.avsc", "user.v2.avsc"]
+
+
+def test_adding_max_length_to_text_is_refused(base):
+    newer = evolve(base, lambda s: field(s, "allergies").update(maxLength=5))
+    assert [(p.field, p.rule) for p in problems(newer, base)] == [
+        ("allergies", "constraint: maxLength added")]
+
+
+def test_adding_allowed_values_to_free_text_is_refused(base):
+    newer = evolve(base, lambda s: field(s, "city").update(allowedValues=["Boston"]))
+    assert [(p.field, p.rule) for p in problems(newer, base)] == [
+        ("city", "constraint: allowed values added")]
+
+
+@pytest.mark.parametrize("avro_type, default, clause", [
+    ({"type": "int", "logicalType": "date"}, 19000, "DEFAULT '2022-01-08'"),
+    ({"type": "long", "logicalType": "timestamp-millis"}, 0, "DEFAULT '1970-01-01 00:00:00'"),
+    ("int", 3, "DEFAULT 3"),
+])
+def test_new_field_default_in_mysql_form(base, contract, avro_type, default, clause):
+    def add(schema):
+        schema["fields"].append({"name": "extra", "type": avro_type, "default": default})
+    [change] = plan_changes(parse_contract(evolve(base, add)), columns_of(contract))
+    assert clause in change.clause
+    assert not change.destructive
+
+
+def test_new_decimal_with_default_needs_nullable(base, contract):
+    def add(schema):
+        schema["fields"].append({"name": "extra", "type": {
+            "type": "bytes", "logicalType": "decimal", "precision": 5, "scale": 2},
+            "default": "\u0000"})
+    [change] = plan_changes(parse_contract(evolve(base, add)), columns_of(contract))
+    assert "DEFAULT" not in change.clause
+    assert change.destructive
+
+
+def test_union_default_must_match_first_branch(base):
+    from userstream.contract import ContractError
+
+    def add(schema):
+        schema["fields"].append({"name": "extra", "type": ["null", "string"], "default": "x",
+                                 "maxLength": 5})
+    with pytest.raises(ContractError, match="first branch"):
+        parse_contract(evolve(base, add))
+
+
+def test_comment_stays_on_one_line(base, contract):
+    newer = parse_contract(evolve(base, lambda s: field(s, "city").update(
+        doc="City;\nwhere the user lives.")))
+    assert ddl.column_definition(newer.field("city")).endswith(
+        "COMMENT 'City; where the user lives.'")

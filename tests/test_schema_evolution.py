@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -69,7 +70,7 @@ def evolving(stack, tmp_path_factory):
 def userstream(config, *args: str) -> subprocess.CompletedProcess:
     """Run the command line with `config` as its environment."""
     return subprocess.run([sys.executable, "-m", "userstream.cli", *args], capture_output=True,
-                          text=True, env={"PATH": "/usr/bin:/bin", **config.environ()},
+                          text=True, env={**os.environ, **config.environ()},
                           timeout=400)
 
 
@@ -120,6 +121,22 @@ def test_breaking_change_refused_by_check_and_registry(evolving, change, named):
         assert topic_size(evolving) == size_before
     finally:
         write_contract(evolving, original)
+
+
+def test_job_upgrade_refuses_contract_table_lacks(evolving):
+    original = working_schema(evolving)
+    newer = json.loads(json.dumps(original))
+    newer["fields"].append({"name": "nickname", "type": ["null", "string"], "default": None,
+                            "maxLength": 30})
+    write_contract(evolving, newer)
+    try:
+        upgrade = userstream(evolving, "job", "upgrade")
+    finally:
+        write_contract(evolving, original)
+    assert upgrade.returncode == 1
+    assert "does not match the working contract" in upgrade.stderr
+    job = flink.active_job(evolving)
+    assert job is not None and job["state"] == "RUNNING"
 
 
 class Sender:
@@ -250,3 +267,18 @@ def test_enum_symbol_needs_coordinated_upgrade(evolving):
     assert rows[user_ids[0]]["subscription_type"] == "Basic"
     assert rows[user_ids[1]]["subscription_type"] == "Family"
     assert_reconciled(evolving)
+
+
+def test_release_after_coordinated_enum_upgrade_passes(evolving):
+    newer = working_schema(evolving)
+    newer["fields"].append({"name": "loyalty_points", "type": ["null", "int"], "default": None,
+                            "minimum": 0})
+    write_contract(evolving, newer)
+    check = userstream(evolving, "contract", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "coordinated upgrade" in check.stdout
+    migrate = userstream(evolving, "contract", "migrate")
+    assert migrate.returncode == 0, migrate.stderr
+    register = userstream(evolving, "contract", "register")
+    assert register.returncode == 0, register.stdout + register.stderr
+    assert registry.registered_versions(evolving)[-1][1] == newer

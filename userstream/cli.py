@@ -120,35 +120,56 @@ def cmd_contract_ddl(_config: Config, _args) -> int:
     return 0
 
 
-def cmd_contract_check(config: Config, args) -> int:
+def _check(config: Config, contract_path, use_registry: bool, coordinated: bool):
+    """Return the problems of the working contract, the versions checked, and whether the
+    registration needs the relaxed (backward-only) check for enum symbols."""
     from userstream import evolution
 
-    working = load_contract(args.contract or config.contract)
-    problems, checked = [], []
-    for version, released in evolution.released_versions(config.contract_history):
-        problems += evolution.compatibility_problems(working, released, version)
-        checked.append(version)
-    if not args.no_registry:
+    working = load_contract(contract_path or config.contract)
+    problems, versions = [], {}
+    released = evolution.released_versions(config.contract_history)
+    for version, contract in released:
+        problems += evolution.compatibility_problems(working, contract, version)
+        versions[version] = contract
+    if use_registry:
         from userstream.stack import registry
 
         for version, schema in registry.registered_versions(config):
             label = f"registered version {version} of {config.subject}"
-            problems += evolution.compatibility_problems(
-                working, parse_contract(schema, label), label)
-            checked.append(label)
-    if args.coordinated_enum_upgrade:
-        # New enum symbols break only readers that are older than the new contract; a
-        # coordinated upgrade moves the job to the new contract before anyone writes them.
-        problems = [problem for problem in problems
-                    if problem.rule != "forward: missing_enum_symbols"]
+            contract = parse_contract(schema, label)
+            problems += evolution.compatibility_problems(working, contract, label)
+            versions[label] = contract
+    accepted = evolution.accepted_enum_additions(problems, working, versions,
+                                                 released[-1][1] if released else None)
+    problems = [problem for problem in problems if problem not in accepted]
+    relaxed = bool(accepted)
+    if coordinated:
+        added = [problem for problem in problems
+                 if problem.rule == "forward: missing_enum_symbols"]
+        problems = [problem for problem in problems if problem not in added]
+        relaxed = relaxed or bool(added)
+    return problems, list(versions), relaxed
+
+
+def cmd_contract_check(config: Config, args) -> int:
+    from userstream import evolution
+
+    problems, checked, relaxed = _check(config, args.contract, not args.no_registry,
+                                        args.coordinated_enum_upgrade)
     for problem in problems:
         print(f"incompatible {problem}")
     if problems:
+        hint = ""
+        if any(problem.rule == "forward: missing_enum_symbols" for problem in problems):
+            hint = ("; new enum symbols need `userstream contract register "
+                    "--coordinated-enum-upgrade`")
         print(f"userstream: the contract breaks {evolution.COMPATIBILITY} in {len(problems)} "
               "place(s); add fields with defaults, widen limits, and never remove, rename or "
-              "retype a field (see docs/evolution.md)", file=sys.stderr)
+              f"retype a field (see docs/evolution.md){hint}", file=sys.stderr)
         return 1
-    print(f"compatible ({evolution.COMPATIBILITY}) with {len(checked)} earlier version(s): "
+    rule = evolution.COMPATIBILITY + (", with new enum symbols through a coordinated upgrade"
+                                      if relaxed else "")
+    print(f"compatible ({rule}) with {len(checked)} earlier version(s): "
           + (", ".join(checked) or "none released or registered yet"))
     return 0
 
@@ -195,6 +216,8 @@ def cmd_contract_register(config: Config, args) -> int:
                                coordinated_enum_upgrade=args.coordinated_enum_upgrade)
     if cmd_contract_check(config, check) != 0:
         return 1
+    _, _, relaxed = _check(config, None, True, args.coordinated_enum_upgrade)
+    working = load_contract(config.contract)
     # 2. Columns first: the running job and old producers never write them, so adding or
     #    widening them breaks neither.
     applied = mysql.migrate(config)
@@ -205,23 +228,24 @@ def cmd_contract_register(config: Config, args) -> int:
               + "); run `userstream contract migrate`, review and commit the migration, then "
               "register again", file=sys.stderr)
         return 1
-    # 3. The job next: the new contract reads every earlier version, so it takes over from a
-    #    savepoint before any record of the new version exists.
-    upgraded = None
-    if not args.no_job_upgrade and flink.active_job(config) is not None:
-        upgraded = flink.upgrade_job(config)
-    # 4. Producers last: registering the version lets them write it. New enum symbols pass a
-    #    backward-only check for this one registration; the job already reads them.
-    if args.coordinated_enum_upgrade:
+    # New enum symbols pass a backward-only registry check: the job reads them once it is
+    # upgraded below, and no producer writes them before the version is registered.
+    if relaxed:
         registry.set_compatibility(config, "BACKWARD_TRANSITIVE")
-        try:
-            schema_id = registry.register_contract(config, set_policy=False)
-        finally:
+    try:
+        # 3. A dry run in the registry, so a version it would refuse never reaches the job.
+        registry.test_compatibility(config, working)
+        # 4. The job next: the new contract reads every earlier version, so it takes over from
+        #    a savepoint before any record of the new version exists.
+        upgraded = None
+        if not args.no_job_upgrade and flink.active_job(config) is not None:
+            upgraded = flink.upgrade_job(config)
+        # 5. Producers last: registering the version lets them write it.
+        schema_id = registry.register_contract(config, working, set_policy=not relaxed)
+    finally:
+        if relaxed:
             registry.set_compatibility(config, evolution.COMPATIBILITY)
-    else:
-        schema_id = registry.register_contract(config)
     released = None
-    working = load_contract(config.contract)
     if not evolution.is_released(working, config.contract_history):
         released = evolution.release(working, config.contract_history)
     print(f"migrations applied: {', '.join(applied) or 'none pending'}; job "
@@ -234,6 +258,22 @@ def cmd_contract_register(config: Config, args) -> int:
 def cmd_job_upgrade(config: Config, _args) -> int:
     from userstream.stack import flink
 
+    # The same checks as `contract register`, before the job is stopped: a contract the job
+    # cannot run with must not replace the running one.
+    problems, _, _ = _check(config, None, True, coordinated=False)
+    if problems:
+        for problem in problems:
+            print(f"incompatible {problem}")
+        print("userstream: the working contract is not compatible with the registered "
+              "versions; the job was left running", file=sys.stderr)
+        return 1
+    remaining = _planned_changes(config)
+    if remaining:
+        print("userstream: the users table does not match the working contract ("
+              + "; ".join(change.column for change in remaining) + "); run `userstream "
+              "contract register`, which migrates first; the job was left running",
+              file=sys.stderr)
+        return 1
     print(f"job resumed from a savepoint as {flink.upgrade_job(config)}")
     return 0
 

@@ -118,6 +118,37 @@ def _field_spec(raw: dict) -> FieldSpec:
     )
 
 
+def _check_default(raw: dict, source: str) -> None:
+    """Raise ContractError when a field's default does not fit its type.
+
+    Avro requires a union's default to match the union's first branch; the registry rejects
+    the schema otherwise, but the Python Avro libraries accept it.
+    """
+    if "default" not in raw:
+        return
+    avro_type = raw["type"]
+    first = avro_type[0] if isinstance(avro_type, list) else avro_type
+    default = raw["default"]
+    if isinstance(first, dict) and "logicalType" in first:
+        first = first["type"]  # Avro defaults are given in the underlying type
+    if isinstance(first, dict) and first.get("type") == "enum":
+        fits = default in first["symbols"]
+    else:
+        fits = {
+            "null": default is None,
+            "string": isinstance(default, str),
+            "bytes": isinstance(default, str),
+            "int": isinstance(default, int) and not isinstance(default, bool),
+            "long": isinstance(default, int) and not isinstance(default, bool),
+            "boolean": isinstance(default, bool),
+        }.get(first, True)
+    if not fits:
+        raise ContractError(
+            f"{source}: field {raw['name']}: default {default!r} does not match the type "
+            f"{json.dumps(first)}; a union's default must match its first branch, so put "
+            '"null" first for a default of null')
+
+
 def load_contract(path: Path | str = CONTRACT_PATH) -> Contract:
     """Read and parse a contract file."""
     path = Path(path)
@@ -135,6 +166,8 @@ def parse_contract(schema: dict, source: str = "the contract") -> Contract:
     except Exception as error:  # fastavro raises several exception types for invalid schemas
         raise ContractError(f"{source} is not a valid Avro schema: {error}") from error
     specs = tuple(_field_spec(raw) for raw in schema["fields"])
+    for raw in schema["fields"]:
+        _check_default(raw, source)
     names = {spec.name for spec in specs}
     for spec in specs:
         if spec.not_after and spec.not_after not in names:

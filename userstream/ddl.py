@@ -36,7 +36,9 @@ def column_definition(spec: FieldSpec, default: str = "") -> str:
     `default` is a DEFAULT clause with its leading space, or empty.
     """
     null = "NULL" if spec.nullable else "NOT NULL"
-    comment = f" COMMENT {quote(spec.doc[:1024])}" if spec.doc else ""
+    # A comment stays on one line, so no semicolon can end a line of a migration inside it.
+    doc = " ".join(spec.doc.split())
+    comment = f" COMMENT {quote(doc[:1024])}" if doc else ""
     return f"`{spec.name}` {column_type(spec)} {null}{default}{comment}"
 
 

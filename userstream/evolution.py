@@ -10,6 +10,7 @@ already in the topic and the table.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -83,9 +84,10 @@ def _narrowing(version: str, new: FieldSpec, old: FieldSpec) -> list[Problem]:
 
     for attribute, label in (("max_length", "maxLength"), ("max_bytes", "maxBytes")):
         before, after = getattr(old, attribute), getattr(new, attribute)
-        if before is not None and (after is None and attribute == "max_length"
-                                   or after is not None and after < before):
+        if before is not None and after is not None and after < before:
             narrowed(f"{label} narrowed", f"{label} goes from {before} to {after}")
+        elif before is None and after is not None:
+            narrowed(f"{label} added", f"a {label} of {after} is new")
     if old.minimum is not None and new.minimum is not None and new.minimum > old.minimum:
         narrowed("minimum raised", f"minimum goes from {old.minimum} to {new.minimum}")
     if old.minimum is None and new.minimum is not None:
@@ -97,6 +99,8 @@ def _narrowing(version: str, new: FieldSpec, old: FieldSpec) -> list[Problem]:
     removed = [symbol for symbol in old.symbols if symbol not in new.symbols]
     if removed and old.kind == new.kind:
         narrowed("allowed value removed", f"{', '.join(removed)} no longer allowed")
+    if not old.symbols and new.symbols:
+        narrowed("allowed values added", f"only {', '.join(new.symbols)} are allowed now")
     if new.format != old.format and new.format is not None:
         narrowed("format changed", f"format goes from {old.format} to {new.format}")
     if (new.precision, new.scale) != (old.precision, old.scale):
@@ -118,9 +122,35 @@ def compatibility_problems(new: Contract, old: Contract, version: str) -> list[P
     problems += _avro_problems(version, old.schema, new.schema, "forward")
     old_fields = {spec.name: spec for spec in old.fields}
     for spec in new.fields:
-        if spec.name in old_fields:
-            problems += _narrowing(version, spec, old_fields[spec.name])
+        before = old_fields.get(spec.name)
+        # A changed Avro type is Avro's problem above; allowedValues turn a string into an enum.
+        if before is not None and (before.kind == spec.kind
+                                   or (before.kind, spec.kind) == ("string", "enum")):
+            problems += _narrowing(version, spec, before)
     return problems
+
+
+def accepted_enum_additions(problems: list[Problem], working: Contract,
+                            versions: dict[str, Contract], last_release: Contract | None
+                            ) -> list[Problem]:
+    """Return the `forward: missing_enum_symbols` problems that an earlier coordinated release
+    already accepted: every symbol the working contract has beyond that version's is in the
+    last released contract too, so the job and the registry have it already."""
+    if last_release is None:
+        return []
+    accepted = []
+    for problem in problems:
+        if problem.rule != "forward: missing_enum_symbols" or problem.version not in versions:
+            continue
+        try:
+            new = set(working.field(problem.field).symbols)
+            old = set(versions[problem.version].field(problem.field).symbols)
+            released = set(last_release.field(problem.field).symbols)
+        except KeyError:
+            continue
+        if new - old and (new - old) <= released:
+            accepted.append(problem)
+    return accepted
 
 
 def released_versions(history: Path) -> list[tuple[str, Contract]]:
@@ -173,8 +203,15 @@ class Change:
 
 
 def normal_type(column_type: str) -> str:
-    """Normalise a column type for comparison: lower case, no integer display width."""
-    text = column_type.lower().replace(", ", ",").strip()
+    """Normalise a column type for comparison: lower-case keywords, no integer display width.
+
+    ENUM symbols keep their case, because MySQL stores them as written.
+    """
+    text = column_type.replace(", ", ",").strip()
+    match = re.fullmatch(r"(?i)enum\((.*)\)", text)
+    if match:
+        return f"enum({match.group(1)})"
+    text = text.lower()
     return re.sub(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)", r"\1", text)
 
 
@@ -205,12 +242,26 @@ def _widens(old: str, new: str) -> bool:
 
 
 def _default_clause(spec: FieldSpec) -> str:
-    if not spec.has_default or spec.default is None:
+    """Return the column's DEFAULT clause for the field's Avro default, or "" for none.
+
+    Avro gives a date default in days and a timestamp default in milliseconds since the epoch;
+    MySQL needs them as date and datetime text. A decimal default is Avro bytes, which has no
+    column default here.
+    """
+    default = spec.default
+    if not spec.has_default or default is None or isinstance(default, bool):
         return ""
-    if isinstance(spec.default, bool) or not isinstance(spec.default, (int, str)):
-        return ""
-    value = str(spec.default) if isinstance(spec.default, int) else ddl.quote(spec.default)
-    return f" DEFAULT {value}"
+    if spec.kind in ("string", "enum") and isinstance(default, str):
+        return f" DEFAULT {ddl.quote(default)}"
+    if spec.kind in ("int", "long") and isinstance(default, int):
+        return f" DEFAULT {default}"
+    epoch = dt.datetime(1970, 1, 1)
+    if spec.kind == "date" and isinstance(default, int):
+        return f" DEFAULT '{(epoch + dt.timedelta(days=default)).date().isoformat()}'"
+    if spec.kind == "timestamp" and isinstance(default, int):
+        moment = epoch + dt.timedelta(milliseconds=default)
+        return f" DEFAULT '{moment:%Y-%m-%d %H:%M:%S}'"
+    return ""
 
 
 def plan_changes(contract: Contract, columns: list[Column]) -> list[Change]:
@@ -225,16 +276,19 @@ def plan_changes(contract: Contract, columns: list[Column]) -> list[Change]:
             place = f" AFTER `{previous}`" if previous else " FIRST"
             destructive = not spec.nullable and not _default_clause(spec)
             changes.append(Change(spec.name, f"ADD COLUMN {definition}{place}", destructive,
-                                  "new field" + (" without a default: existing rows get the "
-                                                 "type's zero value" if destructive else "")))
+                                  "new field" + (" without a column default: existing rows "
+                                                 "would get the type's zero value; make it "
+                                                 "nullable or give it a string or number "
+                                                 "default" if destructive else "")))
         else:
             expected = normal_type(ddl.column_type(spec))
             actual = normal_type(column.column_type)
             if expected != actual or column.nullable != spec.nullable:
                 safe = _widens(actual, expected) and (spec.nullable or not column.nullable)
-                changes.append(Change(spec.name, f"MODIFY COLUMN {definition}", not safe,
-                                      f"{actual}{' NULL' if column.nullable else ''} becomes "
-                                      f"{expected}{' NULL' if spec.nullable else ''}"))
+                changes.append(Change(
+                    spec.name, f"MODIFY COLUMN {definition}", not safe,
+                    f"{column.column_type}{' NULL' if column.nullable else ' NOT NULL'} becomes "
+                    f"{ddl.column_type(spec)}{' NULL' if spec.nullable else ' NOT NULL'}"))
         previous = spec.name
     names = set(contract.field_names) | set(SOURCE_COLUMNS)
     for column in columns:

@@ -113,11 +113,18 @@ def write_conf(config: Config, bind_host: str = "127.0.0.1") -> Path:
 
 def flink_env(config: Config) -> dict:
     # Thread mode embeds Python in the TaskManager's JVM; that interpreter starts from the base
-    # installation, so it is pointed at this environment's packages and the project.
+    # installation, so it is pointed at this environment's packages and the project. This
+    # Python's directories go first on PATH, so the embedded interpreter is the same Python
+    # whatever PATH the command was started with.
     python_path = os.pathsep.join([sysconfig.get_paths()["purelib"], str(PROJECT_ROOT)])
+    base_python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    search_path = os.pathsep.join([os.path.dirname(sys.executable),
+                                   os.path.dirname(base_python),
+                                   os.environ.get("PATH", "/usr/bin:/bin")])
     return {"FLINK_CONF_DIR": str(_conf_dir(config)), "FLINK_HOME": str(FLINK_HOME),
             "FLINK_LIB_DIR": str(config.path("flink", "lib")),
-            "FLINK_LOG_DIR": str(config.path("flink", "logs")), "PYTHONPATH": python_path}
+            "FLINK_LOG_DIR": str(config.path("flink", "logs")), "PYTHONPATH": python_path,
+            "PATH": search_path}
 
 
 def _slots_per_taskmanager(config: Config) -> int:

@@ -180,7 +180,13 @@ def migrate(config: Config) -> list[str]:
                     log.warning("migration %s changed after it was applied", path.name)
                 continue
             for statement in _statements(text):
-                cursor.execute(statement)
+                try:
+                    cursor.execute(statement)
+                except mysql.connector.Error as error:
+                    raise process.StackError(
+                        f"migration {path.name} failed: {error.msg} (error {error.errno}); "
+                        "fix the file (it was not recorded as applied) and run "
+                        "`userstream migrate` again") from error
             cursor.execute("INSERT INTO `schema_migrations` (`version`, `checksum`) "
                            "VALUES (%s, %s)", (path.stem, checksum))
             applied_now.append(path.stem)

@@ -147,3 +147,25 @@ def ensure_registered(config: Config) -> int:
         f"the working contract {config.contract} is not a registered version of subject "
         f"{config.subject}; release it with `userstream contract register` (see "
         "docs/evolution.md), or restore the released version")
+
+
+def test_compatibility(config: Config, contract: Contract) -> None:
+    """Raise StackError unless the registry would accept `contract` as the subject's next
+    version (a dry run of the registration, with the subject's own rules)."""
+    try:
+        compatible = client(config).test_compatibility(config.subject,
+                                                       Schema(contract.schema_str(), "AVRO"))
+    except SchemaRegistryError as error:
+        if error.http_status_code == 404:
+            return  # a subject without versions accepts any valid schema
+        raise process.StackError(
+            f"the registry at {config.registry_url} refused the contract for subject "
+            f"{config.subject}: {error.error_message} (HTTP {error.http_status_code})"
+        ) from error
+    except Exception as error:  # the HTTP client raises its own connection errors
+        raise _unreachable(config, error) from error
+    if not compatible:
+        raise process.StackError(
+            f"the registry at {config.registry_url} finds the contract incompatible with "
+            f"subject {config.subject} under its compatibility rules; run `userstream contract "
+            "check` for the field and rule")
