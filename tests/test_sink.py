@@ -49,12 +49,12 @@ def test_row_refused_by_database_is_rejected_and_rest_of_batch_stored(
     # A CHECK constraint the contract does not know about: the row passes validation and the
     # database refuses it.
     failures_before = restarts(stack)
-    admin.cursor().execute("ALTER TABLE users ADD CONSTRAINT refuse_test_city "
-                           "CHECK (city <> 'Refuseville')")
+    user_ids = unique_user_ids(10)
+    refused_id = user_ids[4]
+    admin.cursor().execute("ALTER TABLE users ADD CONSTRAINT refuse_test_city CHECK "
+                           f"(NOT (user_id = {refused_id} AND city = 'Refuseville'))")
     try:
         encode = sender.serializer(contract.schema)
-        user_ids = unique_user_ids(10)
-        refused_id = user_ids[4]
         slots = {}
         for user_id in user_ids:
             changes = {"city": "Refuseville"} if user_id == refused_id else {}
@@ -165,3 +165,41 @@ def test_trigger_signal_rejects_row_without_logging_values(stack, sender, contra
     assert "blocked" in json.loads(reject["reasons"])[0]["message"]
     for log in stack.path("logs").glob("flink-*.log"):
         assert "blocked.person@example.org" not in log.read_text(errors="replace"), log.name
+
+
+def rewind(config, partition: int, offset: int) -> None:
+    """Stop the job, move its committed offset of `partition` back to `offset`, resubmit it."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    from confluent_kafka.admin import AdminClient
+
+    flink.cancel_job(config)
+    wait_for(lambda: flink.active_job(config) is None, 60, "the job to stop")
+    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap})
+    request = ConsumerGroupTopicPartitions(
+        config.consumer_group, [TopicPartition(config.topic, partition, offset)])
+    admin.alter_consumer_group_offsets([request])[config.consumer_group].result(timeout=30)
+    flink.submit_job(config)
+    wait_for(lambda: (flink.active_job(config) or {}).get("state") == "RUNNING", 120,
+             "the job to run again")
+
+
+def test_replay_stores_once_refused_row_and_drops_reject(stack, sender, contract, db, admin):
+    user_id = unique_user_ids(1)[0]
+    admin.cursor().execute("ALTER TABLE users ADD CONSTRAINT refuse_test_replay "
+                           f"CHECK (user_id <> {user_id})")
+    try:
+        encode = sender.serializer(contract.schema)
+        slot = sender.send(str(user_id).encode(),
+                           sender.encode(encode, valid_profile(user_id)))
+        sender.flush()
+        position = (slot[0].partition, slot[0].offset)
+        wait_for(lambda: rejects_at(db, stack.topic, [position]), 60, "the refusal")
+        wait_for(lambda: committed_offset(stack, position[0]) > position[1], 60,
+                 "the job committing past the refused message")
+    finally:
+        admin.cursor().execute("ALTER TABLE users DROP CONSTRAINT refuse_test_replay")
+    rewind(stack, position[0], position[1])
+    wait_for(lambda: rows_by_user(db, [user_id]), 60, "the replayed row")
+    row = rows_by_user(db, [user_id])[user_id]
+    assert (row["kafka_partition"], row["kafka_offset"]) == position
+    assert rejects_at(db, stack.topic, [position]) == {}

@@ -16,7 +16,8 @@ from userstream.stack import process
 
 log = logging.getLogger(__name__)
 NAME = "mysql"
-APP_PRIVILEGES = "SELECT, INSERT, UPDATE"
+# DELETE lets the job's sink remove a database_refused reject once a replay stores its row.
+APP_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
 
 
 def installed() -> bool:

@@ -209,6 +209,9 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
                     allRejects.addAll(writeOneByOne(connection));
                 }
             }
+            if (refusals != null && !profiles.isEmpty()) {
+                deleteEarlierRefusals(connection);
+            }
             if (!allRejects.isEmpty()) {
                 executeBatch(connection, rejectUpsert, allRejects);
             }
@@ -220,6 +223,40 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
         int refused = allRejects.size() - rejects.size();
         rowsRefused += refused;
         rowsWritten += profiles.size() - refused + rejects.size();
+    }
+
+    /**
+     * Deletes the database_refused rejects within the offsets of this batch's profiles.
+     *
+     * <p>A partition's messages reach one writer in order, so every message between the batch's
+     * first and last profile of a partition is in this batch. A refusal there is from an earlier
+     * run of the same messages, such as a replay after the cause of the refusal was removed; the
+     * profile was stored just now, or its new refusal is written after this delete.
+     */
+    private void deleteEarlierRefusals(Connection connection) throws SQLException {
+        Map<Object, long[]> ranges = new LinkedHashMap<>();
+        int partitionIndex = table.index("kafka_partition");
+        int offsetIndex = table.index("kafka_offset");
+        for (Row row : profiles) {
+            long offset = ((Number) row.getField(offsetIndex)).longValue();
+            long[] range = ranges.computeIfAbsent(row.getField(partitionIndex),
+                    partition -> new long[] {offset, offset});
+            range[0] = Math.min(range[0], offset);
+            range[1] = Math.max(range[1], offset);
+        }
+        String sql = "DELETE FROM " + quote(refusals.rejects.name) + " WHERE `topic` = ? AND "
+                + "`kafka_partition` = ? AND `kafka_offset` BETWEEN ? AND ? AND "
+                + "`reason_codes` LIKE ?";
+        try (PreparedStatement statement = connection.prepareStatement(sql)) {
+            for (Map.Entry<Object, long[]> range : ranges.entrySet()) {
+                statement.setString(1, refusals.topic);
+                statement.setInt(2, ((Number) range.getKey()).intValue());
+                statement.setLong(3, range.getValue()[0]);
+                statement.setLong(4, range.getValue()[1]);
+                statement.setString(5, "%:" + REFUSED_CODE);
+                statement.executeUpdate();
+            }
+        }
     }
 
     private static void executeBatch(Connection connection, String sql, List<Row> rows)
