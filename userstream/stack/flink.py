@@ -228,6 +228,9 @@ def stop_with_savepoint(config: Config, timeout_s: float = 180) -> str:
     job = active_job(config)
     if job is None or job["state"] != "RUNNING":
         raise process.StackError(f"job {config.job_name} is not running; nothing to stop")
+    if not wait_for_tasks_running(config, job["jid"]):
+        raise process.StackError(f"the tasks of job {job['jid']} did not start within 60 s; "
+                                 "try again once `userstream status` shows it running")
     body = json.dumps({"targetDirectory": config.path("flink", "savepoints").as_uri(),
                        "drain": False}).encode()
     request = urllib.request.Request(f"{config.flink_url}/jobs/{job['jid']}/stop", data=body,
@@ -278,10 +281,32 @@ def upgrade_job(config: Config) -> str:
             "savepoint's)") from error
 
 
+def wait_for_tasks_running(config: Config, job_id: str, timeout_s: float = 60) -> bool:
+    """Wait until every task of the job runs; return False if that did not happen in time.
+
+    A task cancelled while it starts the TaskManager's embedded Python interpreter for the
+    first time leaves that interpreter unusable until the TaskManager restarts (pemja, as
+    bundled with Flink 2.0.2), so jobs are cancelled or stopped only once their tasks run.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        details = rest_get(config, f"/jobs/{job_id}") or {}
+        vertices = details.get("vertices", [])
+        if details.get("state") not in ACTIVE_STATES:
+            return True
+        if vertices and all(vertex.get("status") == "RUNNING" for vertex in vertices):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def cancel_job(config: Config) -> None:
     job = active_job(config)
     if job is None:
         return
+    if not wait_for_tasks_running(config, job["jid"]):
+        log.warning("job %s still starting its tasks after 60 s; cancelling it anyway",
+                    job["jid"])
     request = urllib.request.Request(f"{config.flink_url}/jobs/{job['jid']}", method="PATCH")
     with urllib.request.urlopen(request, timeout=10):
         pass
