@@ -39,7 +39,7 @@ def main() -> None:
     settings.set("pipeline.jars", os.environ["BENCH_JARS"])
     settings.set("pipeline.name", config.job_name)
     settings.set("parallelism.default", str(config.job_parallelism))
-    # Offsets are committed on checkpoints, which is how the benchmark sees the job finish.
+    # Offsets are committed on checkpoints; the benchmark reads them to know the job is done.
     settings.set("execution.checkpointing.interval", f"{config.checkpoint_interval_ms}ms")
 
     columns = [f"`{spec.name}` {sql_type(spec)}" for spec in contract.fields]

@@ -186,7 +186,7 @@ def assert_reconciled(config):
 LONG_CITY = "Llanfairpwllgwyngyll-gogerychwyrndrobwll-llantysilio"  # 52 characters
 
 
-def test_new_optional_field_and_wider_city_with_job_upgrade_mid_stream(evolving):
+def test_new_field_and_wider_column_during_upgrade(evolving):
     v1 = working_schema(evolving)
     old_producer = Sender(evolving, v1, valid_profile)
     time.sleep(3)
@@ -225,8 +225,9 @@ def test_new_optional_field_and_wider_city_with_job_upgrade_mid_stream(evolving)
     assert sorted(old_rows) == sorted(old_ids)
     assert sorted(new_rows) == sorted(new_ids)
     assert {row["referral_code"] for row in old_rows.values()} == {None}
-    assert all(row["referral_code"] == f"R{user_id % 1000}" and row["city"] == LONG_CITY
-               for user_id, row in new_rows.items())
+    for user_id, row in new_rows.items():
+        assert row["referral_code"] == f"R{user_id % 1000}", user_id
+        assert row["city"] == LONG_CITY, user_id
     assert (evolving.contract_history / "user.v2.avsc").exists()
 
 

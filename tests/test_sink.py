@@ -44,7 +44,7 @@ def committed_offset(config, partition: int) -> int:
         consumer.close()
 
 
-def test_row_refused_by_database_is_rejected_and_rest_of_batch_stored(
+def test_refused_row_rejected_rest_of_batch_stored(
         stack, sender, contract, db, admin):
     # A CHECK constraint the contract does not know about: the row passes validation and the
     # database refuses it.
