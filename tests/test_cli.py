@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
+
+from userstream.stack import mysql, process
 
 
 def userstream(*args: str, env: dict | None = None, timeout_s: float = 60):
@@ -89,3 +94,35 @@ def test_up_twice_keeps_job(stack):
     result = userstream("up", timeout_s=120)
     assert result.returncode == 0, result.stderr
     assert flink.active_job(stack)["jid"] == before
+
+
+@pytest.mark.stack
+def test_missing_table_names_table_and_fix(stack):
+    database = "userstream_missing_table_test"
+    config = dataclasses.replace(stack, mysql_database=database)
+    mysql.create_database_and_users(config)
+    mysql.migrate(config)
+    admin = mysql.connect(config, admin=True, autocommit=True)
+    try:
+        admin.cursor().execute("DROP TABLE users")
+        started = time.monotonic()
+        result = userstream("up", "--no-job", env={"USERSTREAM_MYSQL_DATABASE": database},
+                            timeout_s=30)
+        assert time.monotonic() - started < 30
+    finally:
+        admin.cursor().execute(f"DROP DATABASE `{database}`")
+        admin.close()
+    assert result.returncode == 1
+    assert "table users is missing" in result.stderr
+    assert "schema_migrations" in result.stderr
+
+
+def test_taken_port_names_setting():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(process.StackError) as raised:
+            process.require_free_port("127.0.0.1", port, "USERSTREAM_KAFKA_BOOTSTRAP")
+    assert str(port) in str(raised.value)
+    assert "USERSTREAM_KAFKA_BOOTSTRAP" in str(raised.value)

@@ -18,6 +18,7 @@ def up(config: Config, submit: bool = True) -> None:
     if "mysql" in config.services:
         mysql.start(config)
     mysql.migrate(config)
+    mysql.check_tables(config)
     mysql.check_access(config)
     if "kafka" in config.services:
         kafka.start(config)

@@ -159,6 +159,28 @@ def table_columns(config: Config, table: str = "users") -> list[tuple[str, str, 
         connection.close()
 
 
+def check_tables(config: Config) -> None:
+    """Raise StackError unless `users` and `user_rejects` exist and `users` fits the contract."""
+    from userstream import evolution
+    from userstream.contract import load_contract
+
+    where = (f"database {config.mysql_database} at {config.mysql_host}:{config.mysql_port}")
+    for table in ("users", "user_rejects"):
+        if not table_columns(config, table):
+            raise process.StackError(
+                f"table {table} is missing in {where}, although schema_migrations records the "
+                "migrations as applied; restore it from a backup, or delete its rows from "
+                "schema_migrations so that `userstream migrate` creates it again")
+    columns = [evolution.Column(*column) for column in table_columns(config)]
+    changes = evolution.plan_changes(load_contract(config.contract), columns)
+    if changes:
+        raise process.StackError(
+            f"table users in {where} does not match the contract "
+            f"({'; '.join(f'{change.column}: {change.reason}' for change in changes)}); run "
+            "`userstream contract migrate` and `userstream contract register` (see "
+            "docs/evolution.md)")
+
+
 def migrate(config: Config) -> list[str]:
     """Apply the migrations not yet recorded in `schema_migrations`, in version order."""
     check_access(config, admin=True)
