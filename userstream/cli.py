@@ -152,10 +152,14 @@ def _check(config: Config, contract_path, use_registry: bool, coordinated: bool)
 
 
 def cmd_contract_check(config: Config, args) -> int:
+    return _report(*_check(config, args.contract, not args.no_registry,
+                           args.coordinated_enum_upgrade))
+
+
+def _report(problems, checked, relaxed) -> int:
+    """Print the result of `_check`; return the exit code."""
     from userstream import evolution
 
-    problems, checked, relaxed = _check(config, args.contract, not args.no_registry,
-                                        args.coordinated_enum_upgrade)
     for problem in problems:
         print(f"incompatible {problem}")
     if problems:
@@ -212,11 +216,9 @@ def cmd_contract_register(config: Config, args) -> int:
     from userstream.stack import flink, mysql, registry
 
     # 1. Refuse an incompatible contract before anything changes.
-    check = argparse.Namespace(contract=None, no_registry=False,
-                               coordinated_enum_upgrade=args.coordinated_enum_upgrade)
-    if cmd_contract_check(config, check) != 0:
+    problems, checked, relaxed = _check(config, None, True, args.coordinated_enum_upgrade)
+    if _report(problems, checked, relaxed) != 0:
         return 1
-    _, _, relaxed = _check(config, None, True, args.coordinated_enum_upgrade)
     working = load_contract(config.contract)
     # 2. Columns first: the running job and old producers never write them, so adding or
     #    widening them breaks neither.

@@ -189,13 +189,13 @@ def active_job(config: Config) -> dict | None:
 
 def submit_job(config: Config, savepoint: str | None = None, script: Path | None = None,
                extra_env: dict | None = None) -> str:
-    # NOTE: TaskManagers keep the Python modules of the first job they ran (thread mode);
-    # restart_taskmanagers() before submitting changed job code to a running cluster.
     """Submit the PyFlink job detached unless it is already running; return its job id.
 
     With `savepoint`, the job starts from that savepoint's state: its Kafka positions.
     `script` submits another PyFlink program under the configured job name instead.
     """
+    # NOTE: TaskManagers keep the Python modules of the first job they ran (thread mode), so
+    # changed job code needs restart_taskmanagers() before it is submitted.
     job = active_job(config)
     if job:
         log.info("job %s already %s (%s)", config.job_name, job["state"].lower(), job["jid"])

@@ -165,14 +165,15 @@ def check_tables(config: Config) -> None:
     from userstream.contract import load_contract
 
     where = (f"database {config.mysql_database} at {config.mysql_host}:{config.mysql_port}")
-    for table in ("users", "user_rejects"):
-        if not table_columns(config, table):
+    columns = {table: table_columns(config, table) for table in ("users", "user_rejects")}
+    for table, found in columns.items():
+        if not found:
             raise process.StackError(
                 f"table {table} is missing in {where}, although schema_migrations records the "
                 "migrations as applied; restore it from a backup, or delete its rows from "
                 "schema_migrations so that `userstream migrate` creates it again")
-    columns = [evolution.Column(*column) for column in table_columns(config)]
-    changes = evolution.plan_changes(load_contract(config.contract), columns)
+    users = [evolution.Column(*column) for column in columns["users"]]
+    changes = evolution.plan_changes(load_contract(config.contract), users)
     if changes:
         raise process.StackError(
             f"table users in {where} does not match the contract "

@@ -63,41 +63,47 @@ def client(config: Config) -> SchemaRegistryClient:
     return SchemaRegistryClient({"url": config.registry_url, "timeout": 10})
 
 
-def _unreachable(config: Config, error: Exception) -> process.StackError:
-    return process.StackError(
-        f"cannot reach the schema registry at {config.registry_url} ({error}); start it or "
-        "set USERSTREAM_REGISTRY_URL to a registry with the Confluent API"
-    )
+_RAISE = object()
+
+
+def _call(config: Config, what: str, action, hint: str = "", not_found=_RAISE):
+    """Run `action(client)` and turn the registry client's errors into StackError.
+
+    A 404 returns `not_found` when one is given; any other error response names `what` the
+    registry refused, and a connection error names the setting to fix.
+    """
+    try:
+        return action(client(config))
+    except SchemaRegistryError as error:
+        if error.http_status_code == 404 and not_found is not _RAISE:
+            return not_found
+        raise process.StackError(
+            f"the registry at {config.registry_url} refused {what}: {error.error_message} "
+            f"(HTTP {error.http_status_code}){hint}") from error
+    except Exception as error:  # the HTTP client raises its own connection errors
+        raise process.StackError(
+            f"cannot reach the schema registry at {config.registry_url} ({error}); start it or "
+            "set USERSTREAM_REGISTRY_URL to a registry with the Confluent API") from error
+
+
+def _schema(contract: Contract) -> Schema:
+    return Schema(contract.schema_str(), "AVRO")
 
 
 def set_compatibility(config: Config, level: str) -> None:
     """Set the subject's compatibility level, so the registry refuses incompatible versions."""
-    try:
-        client(config).set_compatibility(subject_name=config.subject, level=level)
-    except SchemaRegistryError as error:
-        raise process.StackError(
-            f"the registry at {config.registry_url} refused compatibility {level} for subject "
-            f"{config.subject}: {error.error_message} (HTTP {error.http_status_code})"
-        ) from error
-    except Exception as error:  # the HTTP client raises its own connection errors
-        raise _unreachable(config, error) from error
+    _call(config, f"compatibility {level} for subject {config.subject}",
+          lambda registry: registry.set_compatibility(subject_name=config.subject, level=level))
 
 
 def registered_versions(config: Config) -> list[tuple[int, dict]]:
     """Return (version, schema) for every version of the subject; empty if it has none."""
-    registry = client(config)
-    try:
-        versions = registry.get_versions(config.subject)
-    except SchemaRegistryError as error:
-        if error.http_status_code == 404:
-            return []
-        raise process.StackError(
-            f"the registry at {config.registry_url} did not list subject {config.subject}: "
-            f"{error.error_message} (HTTP {error.http_status_code})") from error
-    except Exception as error:  # the HTTP client raises its own connection errors
-        raise _unreachable(config, error) from error
-    return [(version, json.loads(registry.get_version(config.subject, version).schema.schema_str))
-            for version in sorted(versions)]
+    versions = _call(config, f"the listing of subject {config.subject}",
+                     lambda registry: registry.get_versions(config.subject), not_found=[])
+    return [(version, json.loads(_call(
+        config, f"version {version} of subject {config.subject}",
+        lambda registry, version=version: registry.get_version(config.subject, version),
+    ).schema.schema_str)) for version in sorted(versions)]
 
 
 def register_contract(config: Config, contract: Contract | None = None,
@@ -110,17 +116,11 @@ def register_contract(config: Config, contract: Contract | None = None,
     contract = contract or load_contract(config.contract)
     if set_policy:
         set_compatibility(config, COMPATIBILITY)
-    try:
-        schema_id = client(config).register_schema(config.subject,
-                                                   Schema(contract.schema_str(), "AVRO"))
-    except SchemaRegistryError as error:
-        raise process.StackError(
-            f"the registry at {config.registry_url} refused the contract for subject "
-            f"{config.subject}: {error.error_message} (HTTP {error.http_status_code}); run "
-            "`userstream contract check` to see which field breaks which rule"
-        ) from error
-    except Exception as error:  # the HTTP client raises its own connection errors
-        raise _unreachable(config, error) from error
+    schema_id = _call(config, f"the contract for subject {config.subject}",
+                      lambda registry: registry.register_schema(config.subject,
+                                                                _schema(contract)),
+                      hint="; run `userstream contract check` to see which field breaks which "
+                           "rule")
     log.info("contract registered under %s with id %s (compatibility %s)", config.subject,
              schema_id, COMPATIBILITY)
     return schema_id
@@ -135,35 +135,26 @@ def ensure_registered(config: Config) -> int:
     contract = load_contract(config.contract)
     if not registered_versions(config):
         return register_contract(config, contract)
-    try:
-        return client(config).lookup_schema(config.subject,
-                                            Schema(contract.schema_str(), "AVRO")).schema_id
-    except SchemaRegistryError as error:
-        if error.http_status_code != 404:
-            raise process.StackError(
-                f"the registry at {config.registry_url} refused the lookup of the contract: "
-                f"{error.error_message} (HTTP {error.http_status_code})") from error
-    raise process.StackError(
-        f"the working contract {config.contract} is not a registered version of subject "
-        f"{config.subject}; release it with `userstream contract register` (see "
-        "docs/evolution.md), or restore the released version")
+    registered = _call(config, "the lookup of the contract",
+                       lambda registry: registry.lookup_schema(config.subject,
+                                                               _schema(contract)),
+                       not_found=None)
+    if registered is None:
+        raise process.StackError(
+            f"the working contract {config.contract} is not a registered version of subject "
+            f"{config.subject}; release it with `userstream contract register` (see "
+            "docs/evolution.md), or restore the released version")
+    return registered.schema_id
 
 
 def test_compatibility(config: Config, contract: Contract) -> None:
     """Raise StackError unless the registry would accept `contract` as the subject's next
-    version (a dry run of the registration, with the subject's own rules)."""
-    try:
-        compatible = client(config).test_compatibility(config.subject,
-                                                       Schema(contract.schema_str(), "AVRO"))
-    except SchemaRegistryError as error:
-        if error.http_status_code == 404:
-            return  # a subject without versions accepts any valid schema
-        raise process.StackError(
-            f"the registry at {config.registry_url} refused the contract for subject "
-            f"{config.subject}: {error.error_message} (HTTP {error.http_status_code})"
-        ) from error
-    except Exception as error:  # the HTTP client raises its own connection errors
-        raise _unreachable(config, error) from error
+    version: a dry run of the registration, with the subject's own rules."""
+    # A subject without versions accepts any valid schema.
+    compatible = _call(config, f"the contract for subject {config.subject}",
+                       lambda registry: registry.test_compatibility(config.subject,
+                                                                    _schema(contract)),
+                       not_found=True)
     if not compatible:
         raise process.StackError(
             f"the registry at {config.registry_url} finds the contract incompatible with "

@@ -12,7 +12,7 @@ import org.apache.flink.types.Row;
  * Upserts rows into one MySQL or MariaDB table, batched, with a time-based flush and a flush on
  * every checkpoint.
  *
- * <p>With {@link Refusals}, each input row is a profile or a rejected message: a profile is a
+ * <p>Each input row is a profile or a rejected message: a profile is a
  * JSON array in field 0 (see {@link PackedRow}) for the table, and a reject leaves field 0 null
  * and carries the rejects table's columns in the fields after it. Both kinds of one flush are
  * written in one transaction. Fields are bound as strings, numbers or bytes, so dates,
@@ -28,7 +28,7 @@ import org.apache.flink.types.Row;
  * row becomes a rejected message with the server's error, and the rest of the batch is
  * stored. Other errors (lost connection, deadlock, server down, a missing table or privilege)
  * are retried with exponential backoff for up to {@link Settings#retryTimeoutMillis} before the
- * writer fails and Flink's restart strategy takes over. {@link SqlErrors} tells them apart.
+ * writer fails and Flink's restart strategy takes over. {@link SqlErrors} classifies the errors.
  */
 public class MySqlUpsertSink implements Sink<Row> {
 
@@ -104,10 +104,10 @@ public class MySqlUpsertSink implements Sink<Row> {
     private final Refusals refusals;
 
     /**
-     * @param refusals the rejects table and topic; null makes every input row a row of
-     *     {@code table}, and a refused row fail the writer
+     * @param refusals the rejects table and the topic of the messages
      */
     public MySqlUpsertSink(Settings settings, Table table, Refusals refusals) {
+        java.util.Objects.requireNonNull(refusals, "refusals");
         this.settings = settings;
         this.table = table;
         this.refusals = refusals;

@@ -57,7 +57,7 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
         this.time = time;
         this.subtask = subtask;
         this.upsert = upsertStatement(table);
-        this.rejectUpsert = refusals == null ? null : upsertStatement(refusals.rejects);
+        this.rejectUpsert = upsertStatement(refusals.rejects);
         LOG.info("writer {} for table {} opened: batches of up to {} rows, flushed every {} ms "
                 + "and on every checkpoint", subtask, table.name, settings.batchRows,
                 settings.flushIntervalMillis);
@@ -110,9 +110,7 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
 
     @Override
     public void write(Row input, Context context) throws IOException, InterruptedException {
-        if (refusals == null) {
-            profiles.add(input);
-        } else if (input.getField(0) != null) {
+        if (input.getField(0) != null) {
             // A valid profile: one JSON array in the first field, see PackedRow.
             profiles.add(PackedRow.unpack((String) input.getField(0), table.columns.length));
         } else {
@@ -199,7 +197,7 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
                 try {
                     executeBatch(connection, upsert, profiles);
                 } catch (SQLException error) {
-                    if (refusals == null || !SqlErrors.isContentError(error)) {
+                    if (!SqlErrors.isContentError(error)) {
                         throw error;
                     }
                     connection.rollback();
@@ -209,7 +207,7 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
                     allRejects.addAll(writeOneByOne(connection));
                 }
             }
-            if (refusals != null && !profiles.isEmpty()) {
+            if (!profiles.isEmpty()) {
                 deleteEarlierRefusals(connection);
             }
             if (!allRejects.isEmpty()) {
