@@ -40,7 +40,7 @@ class ValidateProfiles(ProcessFunction):
 
     def __init__(self, registry_url: str, contract_schema: dict):
         # The contract travels with the function, so a restarted task validates against the
-        # contract the job was submitted with, whatever the file on disk says by then.
+        # contract the job was submitted with, whatever the file on disk contains by then.
         self._registry_url = registry_url
         self._contract_schema = contract_schema
         self._validator = None

@@ -14,14 +14,14 @@ from flink_job.validation import SchemaNotFound, SchemaUnusable
 
 log = logging.getLogger(__name__)
 
-# Confluent API error code for "schema not found"; Apicurio answers with the same code.
+# Confluent API error code for "schema not found", which Apicurio returns too.
 SCHEMA_NOT_FOUND = 40403
 
 
 class WriterSchemaCache:
     """Look up writer schemas by id, retrying while the registry is unreachable.
 
-    Only an answer from the registry that the id does not exist raises SchemaNotFound;
+    Only a registry response that the id does not exist raises SchemaNotFound;
     while it cannot be reached, the lookup waits with capped exponential backoff, so the
     job slows down instead of rejecting messages it could read a moment later.
     """

@@ -66,7 +66,7 @@ class Rejection:
 
 
 class SchemaNotFound(LookupError):
-    """The registry answered that no schema has this id."""
+    """The registry returned that no schema has this id."""
 
 
 class SchemaUnusable(ValueError):

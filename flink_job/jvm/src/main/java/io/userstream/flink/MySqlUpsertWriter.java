@@ -228,7 +228,7 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
      *
      * <p>A partition's messages reach one writer in order, so every message between the batch's
      * first and last profile of a partition is in this batch. A refusal there is from an earlier
-     * run of the same messages, such as a replay after the cause of the refusal was removed; the
+     * run of the same messages, such as a replay after the cause of the refusal was removed. The
      * profile was stored just now, or its new refusal is written after this delete.
      */
     private void deleteEarlierRefusals(Connection connection) throws SQLException {
