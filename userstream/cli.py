@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import logging
+import math
+import os
 import signal
 import sys
 import threading
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException
 
-from userstream.config import SETTINGS, Config, ensure_secrets
+from userstream.config import (CLUSTER_LAYOUT_ENV, SETTINGS, Config, ensure_secrets,
+                               store_cluster_layout)
 from userstream.contract import ContractError, default_contract, load_contract, parse_contract
 from userstream.ddl import initial_migration
 from userstream.stack.process import StackError
@@ -298,6 +300,28 @@ def _positive(kind):
     return parse
 
 
+CLUSTER_HELP = ("run 3 Kafka brokers (replication factor 3, min.insync.replicas 2) beside the "
+                "2 TaskManagers; kept for this USERSTREAM_HOME until `make clean`")
+
+
+def _use_cluster_layout() -> Config:
+    """Check the multi-broker layout against the environment and the local data, store it
+    for this home and return the settings with it."""
+    from userstream.stack import kafka
+
+    config = Config.load({**CLUSTER_LAYOUT_ENV, **os.environ})
+    if config.kafka_brokers < 3:
+        raise ValueError(f"USERSTREAM_KAFKA_BROKERS={config.kafka_brokers} in the environment "
+                         "overrides --cluster; unset it or set it to 3 or more")
+    if config.taskmanagers < 2 or config.job_parallelism < 2:
+        raise ValueError("--cluster runs the job on 2 or more TaskManagers with parallelism 2 "
+                         f"or more; USERSTREAM_TASKMANAGERS is {config.taskmanagers} and "
+                         f"USERSTREAM_JOB_PARALLELISM {config.job_parallelism}")
+    kafka.check_layout(config)
+    store_cluster_layout(config.home)
+    return config
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="userstream", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
@@ -307,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                         ).set_defaults(func=cmd_install)
     up = commands.add_parser("up", help="start the local stack and submit the job")
     up.add_argument("--no-job", action="store_true", help="start the services only")
+    up.add_argument("--cluster", action="store_true", help=CLUSTER_HELP)
     up.set_defaults(func=cmd_up)
     commands.add_parser("down", help="stop everything `up` started").set_defaults(func=cmd_down)
 
@@ -343,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "Ctrl-C stops everything")
     run.add_argument("--batch-size", type=_positive(int), default=1000)
     run.add_argument("--seed", type=int)
+    run.add_argument("--cluster", action="store_true", help=CLUSTER_HELP)
     run.set_defaults(func=cmd_run)
 
     reconcile = commands.add_parser(
@@ -415,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("up", "run", "install"):
             ensure_secrets(config.home)
             config = Config.load()
+        if getattr(args, "cluster", False):
+            config = _use_cluster_layout()
         return args.func(config, args)
     except (StackError, ContractError, ValueError, OSError, KafkaException) as error:
         print(f"userstream: {error}", file=sys.stderr)

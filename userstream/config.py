@@ -37,6 +37,9 @@ SETTINGS = (
             "Kafka bootstrap servers (host:port, comma separated)"),
     Setting("kafka_controller_port", "USERSTREAM_KAFKA_CONTROLLER_PORT", "9093",
             "KRaft controller port of the local broker"),
+    Setting("kafka_brokers", "USERSTREAM_KAFKA_BROKERS", "1",
+            "brokers of the local Kafka cluster; `up --cluster` sets 3, which replicates each "
+            "partition 3 times with min.insync.replicas 2"),
     Setting("topic", "USERSTREAM_TOPIC", "users", "topic that carries the profiles"),
     Setting("topic_partitions", "USERSTREAM_TOPIC_PARTITIONS", "2",
             "partitions of the topic when userstream creates it"),
@@ -94,6 +97,7 @@ class Config:
     services: tuple[str, ...]
     kafka_bootstrap: str
     kafka_controller_port: int
+    kafka_brokers: int
     topic: str
     topic_partitions: int
     registry_url: str
@@ -124,8 +128,11 @@ class Config:
     def load(cls, environ: dict | None = None) -> "Config":
         """Read every setting from the environment, falling back to its default."""
         environ = os.environ if environ is None else environ
-        raw = {setting.name: environ.get(setting.env, setting.default) for setting in SETTINGS}
-        home = Path(raw["home"]).expanduser().resolve()
+        home = Path(environ.get("USERSTREAM_HOME", SETTINGS[0].default)).expanduser().resolve()
+        # The layout `up --cluster` stored comes between the environment and the defaults.
+        layout = read_layout(home)
+        raw = {setting.name: environ.get(setting.env, layout.get(setting.name, setting.default))
+               for setting in SETTINGS}
         stored = read_secrets(home)
         values = {}
         for item in fields(cls):
@@ -135,6 +142,15 @@ class Config:
             values[item.name] = value
         values["home"] = home
         values["services"] = _parse_services(raw["services"])
+        if values["kafka_brokers"] < 1:
+            raise ValueError(f"USERSTREAM_KAFKA_BROKERS={values['kafka_brokers']} must be 1 or "
+                             "more")
+        if "kafka" in values["services"] and "," not in values["kafka_bootstrap"]:
+            # Clients list every local broker, so they connect while any one of them is down.
+            values["kafka_bootstrap"] = ",".join(
+                f"{host}:{port}" for host, port, _ in local_brokers(
+                    values["kafka_bootstrap"], values["kafka_controller_port"],
+                    values["kafka_brokers"]))
         values["mysql_password"] = raw["mysql_password"] or stored.get("mysql_password", "")
         values["mysql_admin_password"] = (
             raw["mysql_admin_password"] or stored.get("mysql_admin_password", "")
@@ -208,6 +224,36 @@ def _parse_services(value: str) -> tuple[str, ...]:
             f"choose from {', '.join(LOCAL_SERVICES)}"
         )
     return names
+
+
+def local_brokers(bootstrap: str, controller_port: int, count: int) -> list[tuple[str, int, int]]:
+    """Return (host, client port, controller port) of each local broker.
+
+    The first broker listens on the bootstrap address; each further one two ports above the
+    one before, for clients and for the KRaft controller alike.
+    """
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    return [(host or "127.0.0.1", int(port) + 2 * index, controller_port + 2 * index)
+            for index in range(count)]
+
+
+LAYOUT_FILE = "layout.json"
+CLUSTER_LAYOUT = {"kafka_brokers": "3"}
+CLUSTER_LAYOUT_ENV = {"USERSTREAM_KAFKA_BROKERS": CLUSTER_LAYOUT["kafka_brokers"]}
+
+
+def read_layout(home: Path) -> dict:
+    """Return the settings `up --cluster` stored for this home, or {} for the defaults."""
+    path = home / LAYOUT_FILE
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def store_cluster_layout(home: Path) -> None:
+    """Record that this home runs the multi-broker layout, for every later command."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / LAYOUT_FILE).write_text(json.dumps(CLUSTER_LAYOUT, indent=2), encoding="utf-8")
 
 
 def read_secrets(home: Path) -> dict:

@@ -18,19 +18,36 @@ _CLIENT_LOG.setLevel(logging.CRITICAL)
 
 def topic_offsets(config: Config) -> dict[int, tuple[int, int]]:
     """Return {partition: (low, high)} watermark offsets of the profile topic."""
+    return topic_state(config)["offsets"]
+
+
+def topic_state(config: Config) -> dict:
+    """Return the topic's watermark offsets by partition, the brokers the cluster reports and
+    the partitions with fewer in-sync replicas than replicas."""
     consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap,
                          "group.id": "userstream-status", "enable.auto.commit": False,
                          "logger": _CLIENT_LOG})
     try:
         metadata = consumer.list_topics(config.topic, timeout=5)
         partitions = metadata.topics[config.topic].partitions
-        return {
+        offsets = {
             partition: consumer.get_watermark_offsets(TopicPartition(config.topic, partition),
                                                       timeout=5)
             for partition in sorted(partitions)
         }
+        under_replicated = sorted(number for number, partition in partitions.items()
+                                  if len(partition.isrs) < len(partition.replicas))
+        replicas = max((len(partition.replicas) for partition in partitions.values()), default=0)
+        return {"offsets": offsets, "brokers": len(metadata.brokers), "replicas": replicas,
+                "under_replicated": under_replicated}
     finally:
         consumer.close()
+
+
+def job_parallelism(config: Config, job_id: str) -> int | None:
+    """Return the highest parallelism among the job's operators, as the web UI shows it."""
+    details = flink.rest_get(config, f"/jobs/{job_id}") or {}
+    return max((vertex["parallelism"] for vertex in details.get("vertices", [])), default=None)
 
 
 def reject_reasons(cursor) -> Counter:
@@ -47,11 +64,15 @@ def collect(config: Config) -> dict:
     status: dict = {}
     job = flink.active_job(config)
     status["job"] = {"name": config.job_name, "state": job["state"] if job else "NOT RUNNING",
-                     "id": job["jid"] if job else None, "web_ui": config.flink_url}
+                     "id": job["jid"] if job else None, "web_ui": config.flink_url,
+                     "parallelism": job_parallelism(config, job["jid"]) if job else None}
     try:
-        offsets = topic_offsets(config)
+        state = topic_state(config)
+        offsets = state["offsets"]
         status["topic"] = {"name": config.topic, "partitions": len(offsets),
-                           "messages": sum(high - low for low, high in offsets.values())}
+                           "messages": sum(high - low for low, high in offsets.values()),
+                           "brokers": state["brokers"], "replicas": state["replicas"],
+                           "under_replicated": state["under_replicated"]}
     except (KafkaException, KeyError) as error:
         status["topic"] = {"name": config.topic, "error": str(error)}
     try:
@@ -81,12 +102,17 @@ def render(status: dict) -> str:
     """Format the status for a terminal."""
     job, topic, db = status["job"], status["topic"], status["mysql"]
     lines = [f"job      {job['name']}: {job['state']}"
-             + (f" ({job['id']})" if job["id"] else "") + f"  web UI {job['web_ui']}"]
+             + (f" ({job['id']}, parallelism {job['parallelism']})" if job["id"] else "")
+             + f"  web UI {job['web_ui']}"]
     if "error" in topic:
         lines.append(f"topic    {topic['name']}: unavailable ({topic['error']})")
     else:
         lines.append(f"topic    {topic['name']}: {topic['messages']} messages in "
-                     f"{topic['partitions']} partitions")
+                     f"{topic['partitions']} partitions, {topic['replicas']} replica(s) each "
+                     f"on {topic['brokers']} broker(s)")
+        if topic["under_replicated"]:
+            lines.append("         under-replicated partitions (a broker is down or catching "
+                         f"up): {', '.join(map(str, topic['under_replicated']))}")
     if "error" in db:
         lines.append(f"mysql    unavailable ({db['error']})")
     else:

@@ -231,8 +231,12 @@ def stop_with_savepoint(config: Config, timeout_s: float = 180) -> str:
     if not wait_for_tasks_running(config, job["jid"]):
         raise process.StackError(f"the tasks of job {job['jid']} did not start within 60 s; "
                                  "try again once `userstream status` shows it running")
-    body = json.dumps({"targetDirectory": config.path("flink", "savepoints").as_uri(),
-                       "drain": False}).encode()
+    request_body = {"drain": False}
+    if "flink" in config.services:
+        request_body["targetDirectory"] = config.path("flink", "savepoints").as_uri()
+    # Any other cluster writes to its own execution.checkpointing.savepoint-dir, a folder its
+    # JobManager can reach, which a path on this machine need not be.
+    body = json.dumps(request_body).encode()
     request = urllib.request.Request(f"{config.flink_url}/jobs/{job['jid']}/stop", data=body,
                                      method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
