@@ -213,3 +213,18 @@ def test_job_on_external_flink_cluster(stack, tmp_path):
         process.run(["mariadb", f"--socket={stack.path('run', 'mysqld.sock')}", "-uroot"],
                     "dropping the external-cluster test database",
                     input_text=f"DROP DATABASE IF EXISTS `{config.mysql_database}`;")
+
+
+def test_topic_on_external_kafka_takes_cluster_defaults(stack):
+    # The main stack's broker stands in for a cluster userstream did not start.
+    config = dataclasses.replace(stack, topic=f"users-defaults-{secrets.token_hex(3)}",
+                                 services=("mysql", "registry", "flink"))
+    kafka.ensure_topic(config)
+    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap})
+    try:
+        partitions = admin.list_topics(config.topic, timeout=10).topics[config.topic].partitions
+        assert len(partitions) == config.topic_partitions
+        assert {len(partition.replicas) for partition in partitions.values()} == {1}
+    finally:
+        for future in admin.delete_topics([config.topic]).values():
+            future.result(timeout=30)

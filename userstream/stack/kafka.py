@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from userstream import security
 from userstream.config import Config, local_brokers
 from userstream.stack import process
 
@@ -186,8 +187,7 @@ def _ready(address: str) -> bool:
 
 def ensure_topic(config: Config) -> None:
     """Create the profile topic with the configured partitions unless it exists."""
-    admin = AdminClient({"bootstrap.servers": config.kafka_bootstrap,
-                         "logger": _CLIENT_LOG})
+    admin = AdminClient({**security.kafka_client_conf(config), "logger": _CLIENT_LOG})
     try:
         topics = admin.list_topics(timeout=10).topics
     except KafkaException as error:
@@ -203,10 +203,17 @@ def ensure_topic(config: Config) -> None:
                         "USERSTREAM_JOB_PARALLELISM", config.topic, partitions,
                         config.job_parallelism, config.job_parallelism - partitions)
         return
-    factor, min_insync = replication(config)
-    topic = NewTopic(config.topic, num_partitions=config.topic_partitions,
-                     replication_factor=factor,
-                     config={"min.insync.replicas": str(min_insync)})
+    if "kafka" in config.services:
+        factor, min_insync = replication(config)
+        topic = NewTopic(config.topic, num_partitions=config.topic_partitions,
+                         replication_factor=factor,
+                         config={"min.insync.replicas": str(min_insync)})
+    else:
+        # A cluster userstream did not start applies its own default.replication.factor and
+        # min.insync.replicas.
+        factor, min_insync = "the cluster's default", "the cluster's default"
+        topic = NewTopic(config.topic, num_partitions=config.topic_partitions,
+                         replication_factor=-1)
     for name, future in admin.create_topics([topic]).items():
         future.result(timeout=30)
         log.info("created topic %s with %s partitions, replication factor %s, "
