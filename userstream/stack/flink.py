@@ -276,6 +276,11 @@ def upgrade_job(config: Config) -> str:
         time.sleep(0.5)
     if "flink" in config.services:
         restart_taskmanagers(config)
+    else:
+        log.warning("the TaskManagers of %s keep the Python modules they imported first; "
+                    "if the job's code changed, restart them, and the job recovers on them "
+                    "from its last checkpoint with the new code (docs/deploy.md)",
+                    config.flink_url)
     try:
         return submit_job(config, savepoint=savepoint)
     except process.StackError as error:
