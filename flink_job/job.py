@@ -30,6 +30,7 @@ from pyflink.util.java_utils import to_jarray
 
 from flink_job import rows
 from flink_job.validation import Reason, Rejection, ValidProfile
+from userstream import security
 from userstream.config import Config
 from userstream.contract import Contract, load_contract
 
@@ -38,10 +39,12 @@ log = logging.getLogger(__name__)
 class ValidateProfiles(ProcessFunction):
     """Decode and check each message; emit a valid profile or a reject for each."""
 
-    def __init__(self, registry_url: str, contract_schema: dict):
+    def __init__(self, registry_conf: dict, contract_schema: dict):
         # The contract travels with the function, so a restarted task validates against the
         # contract the job was submitted with, whatever the file on disk contains by then.
-        self._registry_url = registry_url
+        # The registry configuration travels the same way, credentials included, because
+        # TaskManagers of a remote cluster do not have the submitting shell's environment.
+        self._registry_conf = registry_conf
         self._contract_schema = contract_schema
         self._validator = None
 
@@ -55,7 +58,7 @@ class ValidateProfiles(ProcessFunction):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
         self._validator = MessageValidator(
-            parse_contract(self._contract_schema), WriterSchemaCache(self._registry_url)
+            parse_contract(self._contract_schema), WriterSchemaCache(self._registry_conf)
         )
 
     def process_element(self, message, ctx):
@@ -101,6 +104,10 @@ def kafka_source(config: Config) -> KafkaSource:
         .setProperty("isolation.level", "read_committed")
         .setProperty("client.id.prefix", config.consumer_group)
     )
+    # Security protocol, SASL login and truststore. They are set here in the client process
+    # from USERSTREAM_* variables, so no password appears in the `flink run` command line.
+    for key, value in security.kafka_java_properties(config).items():
+        builder.setProperty(key, value)
     return KafkaSource(builder.build())
 
 
@@ -155,7 +162,7 @@ def build(env: StreamExecutionEnvironment, config: Config) -> None:
     # Decode, validate and normalise. The function is chained to the source, so a message
     # passes from Kafka to the sink without being serialized between tasks.
     outcomes = (
-        messages.process(ValidateProfiles(config.registry_url, contract.schema),
+        messages.process(ValidateProfiles(security.registry_conf(config), contract.schema),
                          output_type=rows.OUTPUT_TYPE)
         .name("Decode, validate, normalise")
         .uid("validate")

@@ -31,8 +31,9 @@ class WriterSchemaCache:
     NOT_FOUND_TTL_S = 60.0
     NOT_FOUND_MAX_IDS = 10_000
 
-    def __init__(self, registry_url: str, max_backoff_s: float = 10.0):
-        self._client = SchemaRegistryClient({"url": registry_url})
+    def __init__(self, registry_conf: dict, max_backoff_s: float = 10.0):
+        """`registry_conf` is a SchemaRegistryClient configuration (security.registry_conf)."""
+        self._client = SchemaRegistryClient(registry_conf)
         self._parsed: dict[int, dict] = {}
         self._not_found_until: dict[int, float] = {}
         self._max_backoff_s = max_backoff_s

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.avro import AvroSerializer
@@ -19,6 +19,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from producer import invalid
 from producer.generator import ProfileGenerator
+from userstream import security
 from userstream.config import Config
 from userstream.contract import default_contract
 
@@ -63,7 +64,7 @@ class ProfilePublisher:
         self._rng = random.Random(seed)
         self._report = report
         self.counts = Counts()
-        registry = SchemaRegistryClient({"url": config.registry_url})
+        registry = SchemaRegistryClient(security.registry_conf(config))
         self._serializer = AvroSerializer(
             registry, default_contract().schema_str(),
             # Registration is `userstream contract register`'s job: it upgrades the job and
@@ -71,8 +72,9 @@ class ProfilePublisher:
             conf={"auto.register.schemas": False, "subject.name.strategy": self._subject},
         )
         self._context = SerializationContext(config.topic, MessageField.VALUE)
+        self._client_conf = security.kafka_client_conf(config)
         self._producer = Producer({
-            "bootstrap.servers": config.kafka_bootstrap,
+            **self._client_conf,
             "logger": _CLIENT_LOG,
             "client.id": "userstream-producer",
             "enable.idempotence": True,
@@ -96,6 +98,18 @@ class ProfilePublisher:
                     "`userstream contract register` (or `userstream up` for a new subject)"
                 ) from error
             raise
+
+    def check_connection(self, timeout_s: float = 10.0) -> None:
+        """Raise KafkaException naming the setting to fix unless the brokers answer.
+
+        A failed sign-in or TLS handshake would otherwise surface only when every queued
+        message times out, after message.timeout.ms.
+        """
+        try:
+            self._producer.list_topics(self._config.topic, timeout=timeout_s)
+        except KafkaException as error:
+            raise security.explained_kafka_error(self._config, self._client_conf,
+                                                 self._producer, error) from error
 
     def send_one(self) -> None:
         """Generate, encode and send one message; a share of them broken on purpose."""
@@ -163,7 +177,7 @@ def require_registered(config: Config) -> None:
     Checked before anything is generated, so a contract the registry refused publishes
     nothing.
     """
-    registry = SchemaRegistryClient({"url": config.registry_url})
+    registry = SchemaRegistryClient(security.registry_conf(config))
     schema = Schema(default_contract().schema_str(), "AVRO")
     try:
         registry.lookup_schema(config.subject, schema)
@@ -194,6 +208,7 @@ def run(config: Config, *, count: int | None, rate: float | None, batch_size: in
     publisher = None
     try:
         publisher = ProfilePublisher(config, generator, invalid_rate, seed, report)
+        publisher.check_connection()
         log.info("producing to %s on %s (count=%s rate=%s batch=%s)", config.topic,
                  config.kafka_bootstrap, count, rate, batch_size)
         if rate:

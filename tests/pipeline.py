@@ -12,6 +12,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from userstream import security
 from userstream.config import Config
 
 
@@ -29,8 +30,8 @@ class MessageSender:
 
     def __init__(self, config: Config):
         self.config = config
-        self.registry = SchemaRegistryClient({"url": config.registry_url})
-        self.producer = Producer({"bootstrap.servers": config.kafka_bootstrap,
+        self.registry = SchemaRegistryClient(security.registry_conf(config))
+        self.producer = Producer({**security.kafka_client_conf(config),
                                   "enable.idempotence": True, "acks": "all"})
         self.context = SerializationContext(config.topic, MessageField.VALUE)
 

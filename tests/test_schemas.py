@@ -8,6 +8,7 @@ import pytest
 
 from flink_job.schemas import WriterSchemaCache
 from flink_job.validation import SchemaNotFound
+from userstream import security
 from userstream.stack import registry
 
 pytestmark = pytest.mark.stack
@@ -29,7 +30,7 @@ class CountingClient:
 
 @pytest.fixture
 def cache(stack):
-    cache = WriterSchemaCache(stack.registry_url)
+    cache = WriterSchemaCache(security.registry_conf(stack))
     cache._client = CountingClient(cache._client)
     return cache
 

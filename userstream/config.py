@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from userstream import security
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SERVICES = ("mysql", "kafka", "registry", "flink")
@@ -74,6 +76,27 @@ SETTINGS = (
             "user that applies migrations"),
     Setting("mysql_admin_password", "USERSTREAM_MYSQL_ADMIN_PASSWORD", "",
             "admin password; empty means the one generated in $USERSTREAM_HOME/secrets.json"),
+    Setting("kafka_security_protocol", "USERSTREAM_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT",
+            "how clients connect to Kafka: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"),
+    Setting("kafka_sasl_mechanism", "USERSTREAM_KAFKA_SASL_MECHANISM", "PLAIN",
+            "SASL mechanism with a SASL_* protocol: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    Setting("kafka_sasl_username", "USERSTREAM_KAFKA_SASL_USERNAME", "",
+            "SASL user name with a SASL_* protocol"),
+    Setting("kafka_sasl_password", "USERSTREAM_KAFKA_SASL_PASSWORD", "",
+            "SASL password with a SASL_* protocol; never printed"),
+    Setting("kafka_ca_file", "USERSTREAM_KAFKA_CA_FILE", "",
+            "PEM file of the CA certificate(s) that signed the brokers' certificates, with SSL "
+            "or SASL_SSL; empty means the clients' default CAs"),
+    Setting("registry_basic_auth_user_info", "USERSTREAM_REGISTRY_BASIC_AUTH_USER_INFO", "",
+            "user:password for the registry's HTTP basic authentication; never printed"),
+    Setting("registry_ca_file", "USERSTREAM_REGISTRY_CA_FILE", "",
+            "PEM file of the CA certificate(s) of an https registry; empty means the default CAs"),
+    Setting("mysql_ca_file", "USERSTREAM_MYSQL_CA_FILE", "",
+            "PEM file of the MySQL server's CA certificate(s); when set, connections use TLS and "
+            "verify the server's certificate, and when empty they are unencrypted"),
+    Setting("mysql_verify_identity", "USERSTREAM_MYSQL_VERIFY_IDENTITY", "true",
+            "with USERSTREAM_MYSQL_CA_FILE, also check that the certificate names "
+            "USERSTREAM_MYSQL_HOST (VERIFY_IDENTITY); false checks the CA only (VERIFY_CA)"),
     Setting("jobmanager_heap", "USERSTREAM_JOBMANAGER_MEMORY", "1024m",
             "process memory of the local JobManager"),
     Setting("taskmanagers", "USERSTREAM_TASKMANAGERS", "2",
@@ -89,7 +112,7 @@ SETTINGS = (
 
 @dataclass(frozen=True)
 class Config:
-    """Resolved settings; build with Config.load()."""
+    """Resolved settings; build with Config.load(). The repr leaves out passwords."""
 
     home: Path
     contract: str
@@ -115,9 +138,18 @@ class Config:
     mysql_port: int
     mysql_database: str
     mysql_user: str
-    mysql_password: str
+    mysql_password: str = field(repr=False)
     mysql_admin_user: str
-    mysql_admin_password: str
+    mysql_admin_password: str = field(repr=False)
+    kafka_security_protocol: str
+    kafka_sasl_mechanism: str
+    kafka_sasl_username: str
+    kafka_sasl_password: str = field(repr=False)
+    kafka_ca_file: str
+    registry_basic_auth_user_info: str = field(repr=False)
+    registry_ca_file: str
+    mysql_ca_file: str
+    mysql_verify_identity: bool
     jobmanager_heap: str
     taskmanagers: int
     taskmanager_memory: str
@@ -139,6 +171,8 @@ class Config:
             value = raw[item.name]
             if item.type == "int":
                 value = _parse_int(item.name, value)
+            elif item.type == "bool":
+                value = security.parse_bool(_env_name(item.name), value)
             values[item.name] = value
         values["home"] = home
         values["services"] = _parse_services(raw["services"])
@@ -155,7 +189,9 @@ class Config:
         values["mysql_admin_password"] = (
             raw["mysql_admin_password"] or stored.get("mysql_admin_password", "")
         )
-        return cls(**values)
+        config = cls(**values)
+        security.check_settings(config)
+        return config
 
     @property
     def registry_port(self) -> int:
@@ -197,8 +233,8 @@ class Config:
         return (
             f"jdbc:mysql://{self.mysql_host}:{self.mysql_port}/{self.mysql_database}"
             "?rewriteBatchedStatements=true&characterEncoding=UTF-8"
-            "&connectionTimeZone=LOCAL&preserveInstants=false&useSSL=false"
-            "&allowPublicKeyRetrieval=true"
+            "&connectionTimeZone=LOCAL&preserveInstants=false"
+            f"&allowPublicKeyRetrieval=true&{security.mysql_jdbc_tls_parameters(self)}"
         )
 
 

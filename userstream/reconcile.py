@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from flink_job.schemas import WriterSchemaCache
 from flink_job.validation import MessageValidator, ValidProfile
+from userstream import security
 from userstream.config import Config
 from userstream.contract import load_contract
 from userstream.stack import mysql
@@ -60,14 +61,18 @@ class Report:
 def reconcile(config: Config, chunk_size: int = 5000) -> Report:
     """Check every message of the topic against `users` and `user_rejects`."""
     validator = MessageValidator(load_contract(config.contract),
-                                 WriterSchemaCache(config.registry_url))
+                                 WriterSchemaCache(security.registry_conf(config)))
     report = Report()
-    consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap,
-                         "group.id": "userstream-reconcile", "enable.auto.commit": False,
+    conf = security.kafka_client_conf(config)
+    consumer = Consumer({**conf, "group.id": "userstream-reconcile", "enable.auto.commit": False,
                          "logger": _CLIENT_LOG})
     connection = mysql.connect(config, autocommit=True)
     try:
-        partitions = consumer.list_topics(config.topic, timeout=10).topics[config.topic].partitions
+        try:
+            topics = consumer.list_topics(config.topic, timeout=10).topics
+        except KafkaException as error:
+            raise security.explained_kafka_error(config, conf, consumer, error) from error
+        partitions = topics[config.topic].partitions
         for partition in sorted(partitions):
             low, high = consumer.get_watermark_offsets(TopicPartition(config.topic, partition),
                                                        timeout=10)

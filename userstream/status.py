@@ -7,6 +7,7 @@ from collections import Counter
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from userstream import security
 from userstream.config import Config
 from userstream.stack import flink, mysql
 
@@ -24,11 +25,14 @@ def topic_offsets(config: Config) -> dict[int, tuple[int, int]]:
 def topic_state(config: Config) -> dict:
     """Return the topic's watermark offsets by partition, the brokers the cluster reports and
     the partitions with fewer in-sync replicas than replicas."""
-    consumer = Consumer({"bootstrap.servers": config.kafka_bootstrap,
-                         "group.id": "userstream-status", "enable.auto.commit": False,
+    conf = security.kafka_client_conf(config)
+    consumer = Consumer({**conf, "group.id": "userstream-status", "enable.auto.commit": False,
                          "logger": _CLIENT_LOG})
     try:
-        metadata = consumer.list_topics(config.topic, timeout=5)
+        try:
+            metadata = consumer.list_topics(config.topic, timeout=5)
+        except KafkaException as error:
+            raise security.explained_kafka_error(config, conf, consumer, error) from error
         partitions = metadata.topics[config.topic].partitions
         offsets = {
             partition: consumer.get_watermark_offsets(TopicPartition(config.topic, partition),

@@ -187,10 +187,12 @@ def _ready(address: str) -> bool:
 
 def ensure_topic(config: Config) -> None:
     """Create the profile topic with the configured partitions unless it exists."""
-    admin = AdminClient({**security.kafka_client_conf(config), "logger": _CLIENT_LOG})
+    conf = security.kafka_client_conf(config)
+    admin = AdminClient({**conf, "logger": _CLIENT_LOG})
     try:
         topics = admin.list_topics(timeout=10).topics
-    except KafkaException as error:
+    except KafkaException as failure:
+        error = security.explained_kafka_error(config, conf, admin, failure)
         raise process.StackError(
             f"cannot reach Kafka at {config.kafka_bootstrap} within 10 s ({error}); start it "
             "or set USERSTREAM_KAFKA_BOOTSTRAP to a reachable broker"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mysql.connector
 
+from userstream import security
 from userstream.config import Config
 from userstream.stack import process
 
@@ -103,7 +104,7 @@ def connect(config: Config, admin: bool = False, **options):
     return mysql.connector.connect(
         host=config.mysql_host, port=config.mysql_port, user=user, password=password,
         database=config.mysql_database, charset="utf8mb4", collation="utf8mb4_unicode_ci",
-        use_pure=True, connection_timeout=10, **options,
+        use_pure=True, connection_timeout=10, **security.mysql_ssl_options(config), **options,
     )
 
 
@@ -117,7 +118,8 @@ def check_access(config: Config, admin: bool = False) -> None:
         raise process.StackError(
             f"cannot connect to MySQL at {config.mysql_host}:{config.mysql_port} as {user} "
             f"(database {config.mysql_database}): {error.msg}. Check {prefix}USER, "
-            f"{prefix}PASSWORD, USERSTREAM_MYSQL_HOST and USERSTREAM_MYSQL_PORT"
+            f"{prefix}PASSWORD, USERSTREAM_MYSQL_HOST and USERSTREAM_MYSQL_PORT."
+            f"{security.mysql_error_hint(config, error)}"
         ) from error
 
 

@@ -10,6 +10,7 @@ import urllib.request
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from userstream import security
 from userstream.config import Config
 from userstream.contract import Contract, load_contract
 from userstream.evolution import COMPATIBILITY
@@ -60,7 +61,7 @@ def stop(config: Config) -> None:
 
 
 def client(config: Config) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": config.registry_url, "timeout": 10})
+    return SchemaRegistryClient({**security.registry_conf(config), "timeout": 10})
 
 
 _RAISE = object()
