@@ -14,11 +14,10 @@ from typing import IO
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from confluent_kafka.schema_registry.avro import AvroSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
 
 from producer import invalid
 from producer.generator import ProfileGenerator
+from producer.serializer import WireSerializer
 from userstream import security
 from userstream.config import Config
 from userstream.contract import default_contract
@@ -46,15 +45,17 @@ class Counts:
 
 
 class ProfilePublisher:
-    """Encode profiles with the registry's Avro serializer and send them keyed by user_id.
+    """Encode profiles under the contract's registered schema id and send them keyed by user_id.
 
-    The producer is idempotent with acks=all, so a retried send is written once. Delivery
-    reports are served after every send. When `report` (a writable text file) is given, it
-    receives one JSON line per acknowledged message: partition, offset, user_id, invalid kind.
+    `schema_id` is the id that require_registered returns. The producer is idempotent with
+    acks=all, so a retried send is written once. Delivery reports are served after every
+    send. When `report` (a writable text file) is given, it receives one JSON line per
+    acknowledged message: partition, offset, user_id, invalid kind.
     """
 
-    def __init__(self, config: Config, generator: ProfileGenerator, invalid_rate: float = 0.0,
-                 seed: int | None = None, report: IO[str] | None = None):
+    def __init__(self, config: Config, generator: ProfileGenerator, schema_id: int,
+                 invalid_rate: float = 0.0, seed: int | None = None,
+                 report: IO[str] | None = None):
         if not 0.0 <= invalid_rate <= 1.0:
             raise ValueError(f"invalid rate {invalid_rate} is outside 0..1; pass a share such "
                              "as 0.1 for 10%")
@@ -64,14 +65,7 @@ class ProfilePublisher:
         self._rng = random.Random(seed)
         self._report = report
         self.counts = Counts()
-        registry = SchemaRegistryClient(security.registry_conf(config))
-        self._serializer = AvroSerializer(
-            registry, default_contract().schema_str(),
-            # Registration is `userstream contract register`'s job: it upgrades the job and
-            # the tables first. The producer only looks its contract up.
-            conf={"auto.register.schemas": False, "subject.name.strategy": self._subject},
-        )
-        self._context = SerializationContext(config.topic, MessageField.VALUE)
+        self._serializer = WireSerializer(default_contract().schema, schema_id)
         self._client_conf = security.kafka_client_conf(config)
         self._producer = Producer({
             **self._client_conf,
@@ -83,21 +77,6 @@ class ProfilePublisher:
             "compression.type": "lz4",
             "message.timeout.ms": 120000,
         })
-
-    def _subject(self, _context, _record_name) -> str:
-        return self._config.subject
-
-    def _encode(self, record: dict) -> bytes:
-        try:
-            return self._serializer(record, self._context)
-        except SchemaRegistryError as error:
-            if error.http_status_code == 404:
-                raise OSError(
-                    f"the producer's contract is not registered under subject "
-                    f"{self._config.subject} at {self._config.registry_url}; register it with "
-                    "`userstream contract register` (or `userstream up` for a new subject)"
-                ) from error
-            raise
 
     def check_connection(self, timeout_s: float = 10.0) -> None:
         """Raise KafkaException naming the setting to fix unless the brokers answer.
@@ -118,17 +97,7 @@ class ProfilePublisher:
         if self._invalid_rate and self._rng.random() < self._invalid_rate:
             kind = invalid.choose_kind(self._rng)
         key = str(profile["user_id"]).encode("ascii")
-        if kind == "decimal_overflow":
-            # The serializer refuses a decimal wider than the contract, so this kind is
-            # encoded by hand under the contract's schema id.
-            schema_id = int.from_bytes(self._encode(profile)[1:5], "big")
-            value = invalid.encode_violation(kind, profile, schema_id)
-        elif kind in invalid.CONTRACT_VIOLATIONS:
-            value = self._encode(invalid.break_profile(kind, profile))
-        else:
-            value = self._encode(profile)
-        if kind in invalid.MALFORMED:
-            value = invalid.break_message(kind, value)
+        value = encode_message(self._serializer, profile, kind)
         headers = [(INVALID_HEADER, kind.encode())] if kind else None
         self._produce(key, value, headers, profile["user_id"], kind)
 
@@ -171,16 +140,32 @@ class ProfilePublisher:
         return remaining
 
 
-def require_registered(config: Config) -> None:
-    """Raise OSError unless the working contract is a registered version of the subject.
+def encode_message(serializer: WireSerializer, profile: dict, kind: str | None) -> bytes | None:
+    """Return the message value of profile, broken on purpose as `kind` names unless it is None."""
+    if kind == "decimal_overflow":
+        # The serializer raises on a decimal wider than the contract, so this kind is
+        # encoded by hand under the contract's schema id.
+        return invalid.encode_violation(kind, profile, serializer.schema_id)
+    if kind in invalid.CONTRACT_VIOLATIONS:
+        return serializer(invalid.break_profile(kind, profile))
+    value = serializer(profile)
+    if kind in invalid.MALFORMED:
+        return invalid.break_message(kind, value)
+    return value
 
-    Checked before anything is generated, so a contract the registry refused publishes
-    nothing.
+
+def require_registered(config: Config) -> int:
+    """Return the schema id of the working contract, registered under the subject.
+
+    Raises OSError when the contract is not a registered version of the subject. Checked
+    before anything is generated, so a contract the registry refused publishes nothing.
+    Registration is `userstream contract register`'s job, because it upgrades the job and
+    the tables first; the producer only looks its contract up.
     """
     registry = SchemaRegistryClient(security.registry_conf(config))
     schema = Schema(default_contract().schema_str(), "AVRO")
     try:
-        registry.lookup_schema(config.subject, schema)
+        registered = registry.lookup_schema(config.subject, schema)
     except SchemaRegistryError as error:
         if error.http_status_code == 404:
             raise OSError(
@@ -194,6 +179,7 @@ def require_registered(config: Config) -> None:
     except Exception as error:  # the HTTP client raises its own connection errors
         raise OSError(f"cannot reach the schema registry at {config.registry_url} ({error}); "
                       "start it or set USERSTREAM_REGISTRY_URL") from error
+    return registered.schema_id
 
 
 def run(config: Config, *, count: int | None, rate: float | None, batch_size: int,
@@ -201,13 +187,13 @@ def run(config: Config, *, count: int | None, rate: float | None, batch_size: in
         stop: threading.Event, report_path: Path | None = None, first_user_id: int = 1,
         update_share: float = 0.1) -> Counts:
     """Publish by count, by rate or on the batch schedule until done or `stop` is set."""
-    require_registered(config)
+    schema_id = require_registered(config)
     generator = ProfileGenerator(seed=seed, update_share=update_share,
                                  first_user_id=first_user_id)
     report = open(report_path, "a", encoding="utf-8", buffering=1) if report_path else None
     publisher = None
     try:
-        publisher = ProfilePublisher(config, generator, invalid_rate, seed, report)
+        publisher = ProfilePublisher(config, generator, schema_id, invalid_rate, seed, report)
         publisher.check_connection()
         log.info("producing to %s on %s (count=%s rate=%s batch=%s)", config.topic,
                  config.kafka_bootstrap, count, rate, batch_size)
