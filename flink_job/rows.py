@@ -46,16 +46,31 @@ _NO_REJECT = (None,) * len(REJECT_COLUMNS)
 def to_text(value):
     """Render a date, timestamp or decimal as the text that SQL casts back."""
     if isinstance(value, dt.datetime):
+        if value.microsecond == 0 and value.tzinfo is None and value.year >= 1000:
+            # The same text as strftime gives, in about a third of the time. Other values keep
+            # strftime, which writes years before 1000 without leading zeros.
+            return value.isoformat(" ")
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, (dt.date, Decimal)):
         return str(value)
     return value
 
 
+def _not_json(value):
+    text = to_text(value)
+    if text is value:
+        raise TypeError(f"a {type(value).__name__} has no JSON form in a profile row")
+    return text
+
+
+# json.dumps with these options builds the same encoder for every call. The encoder calls
+# _not_json only for the values it has no JSON form for (dates, timestamps, decimals), so
+# strings, integers and nulls need no Python-level step.
+_PROFILE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_not_json)
+
+
 def profile_row(values: tuple, partition: int, offset: int, schema_id: int) -> Row:
-    fields = [to_text(value) for value in values]
-    fields += [partition, offset, schema_id]
-    return Row(json.dumps(fields, ensure_ascii=False, separators=(",", ":")), *_NO_REJECT)
+    return Row(_PROFILE_JSON.encode([*values, partition, offset, schema_id]), *_NO_REJECT)
 
 
 def reject_row(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import json
 import re
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
@@ -23,10 +24,15 @@ MAGIC_BYTE = 0
 HEADER_SIZE = 5  # magic byte + 4-byte big-endian schema id (Confluent wire format)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-_PHONE = re.compile(r"^\+?\(?[0-9][0-9 ()+.\-x]*$")
+# Digits, spaces, + ( ) . - and x, starting with a digit after an optional "+" and "(", with
+# at least 7 digits: the first, then 6 more, each after any number of the other characters.
+_PHONE = re.compile(r"^\+?\(?[0-9](?:[ ()+.\-x]*[0-9]){6}[0-9 ()+.\-x]*$")
 _WHITESPACE = re.compile(r"\s+")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 _EPOCH = dt.date(1970, 1, 1)
+_EPOCH_DATETIME = dt.datetime(1970, 1, 1)
+_NS_PER_SECOND = 10**9
+_NS_PER_DAY = 86_400 * _NS_PER_SECOND
 _MISSING = object()
 
 
@@ -88,14 +94,31 @@ class MessageValidator:
     """
 
     def __init__(self, contract: Contract, lookup_schema: WriterSchemaLookup):
-        self._contract = contract
         self._lookup_schema = lookup_schema
-        self._checks = {spec.name: _field_check(spec) for spec in contract.fields}
-        self._order_rules = [
-            (spec.name, spec.not_after) for spec in contract.fields if spec.not_after
-        ]
+        self._clock = _UtcClock()
+        # (field name, value when the writer schema lacks the field, check), in contract order.
+        self._fields = tuple(
+            (spec.name, spec.default if spec.has_default else _MISSING,
+             _field_check(spec, self._clock))
+            for spec in contract.fields
+        )
+        # Positions in the values tuple; the last field of a name wins, as in a dict.
+        position = {spec.name: index for index, spec in enumerate(contract.fields)}
+        self._user_id_position = position.get("user_id")
+        self._order_rules = tuple(
+            (spec.name, position[spec.name], spec.not_after, position.get(spec.not_after))
+            for spec in contract.fields if spec.not_after
+        )
 
     def validate(self, key: bytes | None, value: bytes | None) -> ValidProfile | Rejection:
+        decoded = self.decode(value)
+        if isinstance(decoded, Rejection):
+            return decoded
+        schema_id, record = decoded
+        return self.check(key, record, schema_id)
+
+    def decode(self, value: bytes | None) -> tuple[int, dict] | Rejection:
+        """Return the schema id and the record decoded with its writer schema, or a Rejection."""
         framing = _check_framing(value)
         if framing is not None:
             return Rejection((framing,))
@@ -116,32 +139,33 @@ class MessageValidator:
         record = _decode(value, writer_schema)
         if isinstance(record, Reason):
             return Rejection((record,), schema_id=schema_id)
-        return self._check_record(key, record, schema_id)
+        return schema_id, record
 
-    def _check_record(self, key: bytes | None, record: dict, schema_id: int):
-        values: dict[str, Any] = {}
-        reasons: list[Reason] = []
-        for spec in self._contract.fields:
-            raw = record.get(spec.name, _MISSING)
-            if raw is _MISSING:
-                raw = spec.default if spec.has_default else _MISSING
-            value, reason = self._checks[spec.name](raw)
-            values[spec.name] = value
+    def check(self, key: bytes | None, record: dict, schema_id: int) -> ValidProfile | Rejection:
+        """Check and normalise a decoded record against the contract."""
+        values = []
+        reasons = []
+        get = record.get
+        for name, absent, check in self._fields:
+            value, reason = check(get(name, absent))
+            values.append(value)
             if reason is not None:
                 reasons.append(reason)
-        reasons.extend(self._check_order(values))
-        user_id = values.get("user_id")
+        if self._order_rules:
+            reasons.extend(self._check_order(values))
+        position = self._user_id_position
+        user_id = values[position] if position is not None else None
         reasons.extend(_check_key(key, user_id))
         if reasons:
             safe_id = user_id if isinstance(user_id, int) else None
             return Rejection(tuple(reasons), schema_id=schema_id, user_id=safe_id)
-        ordered = tuple(values[name] for name in self._contract.field_names)
-        return ValidProfile(ordered, schema_id)
+        return ValidProfile(tuple(values), schema_id)
 
-    def _check_order(self, values: dict) -> list[Reason]:
+    def _check_order(self, values: list) -> list[Reason]:
         reasons = []
-        for earlier_name, later_name in self._order_rules:
-            earlier, later = values.get(earlier_name), values.get(later_name)
+        for earlier_name, earlier_position, later_name, later_position in self._order_rules:
+            earlier = values[earlier_position]
+            later = values[later_position] if later_position is not None else None
             if earlier is None or later is None:
                 continue
             later_day = later.date() if isinstance(later, dt.datetime) else later
@@ -152,6 +176,38 @@ class MessageValidator:
                     f"{later.isoformat()}; {earlier_name} must not be later",
                 ))
         return reasons
+
+
+class _UtcClock:
+    """The current UTC day and second, read from time.time_ns() and converted only on change.
+
+    datetime.now(timezone.utc) reads the same system clock and rounds it down, so the date and
+    the whole second are the ones it would give, at a fraction of its cost per record.
+    """
+
+    def __init__(self):
+        self._day = self._second = None
+        self._tomorrow = self._second_tomorrow = None
+
+    def tomorrow(self) -> dt.date:
+        """Return the UTC date one day after today."""
+        day = time.time_ns() // _NS_PER_DAY
+        if day != self._day:
+            self._tomorrow = _EPOCH + dt.timedelta(days=day + 1)
+            self._day = day
+        return self._tomorrow
+
+    def second_tomorrow(self) -> dt.datetime:
+        """Return the current UTC time one day later, naive, rounded down to the second.
+
+        A value with no fraction of a second is later than now + 1 day exactly when it is
+        later than this.
+        """
+        second = time.time_ns() // _NS_PER_SECOND
+        if second != self._second:
+            self._second_tomorrow = _EPOCH_DATETIME + dt.timedelta(seconds=second, days=1)
+            self._second = second
+        return self._second_tomorrow
 
 
 def _check_framing(value: bytes | None) -> Reason | None:
@@ -203,53 +259,69 @@ def _check_key(key: bytes | None, user_id: Any) -> list[Reason]:
 
 Check = Callable[[Any], "tuple[Any, Reason | None]"]
 
+# Each kind's check takes the record's value of the field (or its default, or _MISSING)
+# and returns (normalised value, None) or (None, Reason). The checks test first for the type
+# that fastavro decodes a contract field to, and handle absent values and other types after.
 
-def _field_check(spec: FieldSpec) -> Check:
-    kind_check = _KIND_CHECKS[spec.kind](spec)
 
-    def check(raw: Any):
+def _field_check(spec: FieldSpec, clock: _UtcClock) -> Check:
+    return _KIND_CHECKS[spec.kind](spec, _absent_check(spec), clock)
+
+
+def _absent_check(spec: FieldSpec) -> Check:
+    """Return the check of a missing field, a null or, for a non-string kind, a blank string."""
+
+    def absent(raw: Any):
         if raw is _MISSING:
             return None, Reason(spec.name, "missing",
                                 f"{spec.name} is missing and has no default; add it to the "
                                 "producer's schema")
-        if raw is None or (isinstance(raw, str) and spec.kind != "string" and not raw.strip()):
-            if spec.nullable:
-                return None, None
-            return None, Reason(spec.name, "required", f"{spec.name} is null but required")
-        return kind_check(raw)
+        if spec.nullable:
+            return None, None
+        return None, Reason(spec.name, "required", f"{spec.name} is null but required")
 
-    return check
+    return absent
 
 
-def _string_check(spec: FieldSpec) -> Check:
-    is_address = spec.name == "address"
+def _is_absent(raw: Any) -> bool:
+    """Return whether a value of a non-string kind counts as absent."""
+    return raw is None or raw is _MISSING or (isinstance(raw, str) and not raw.strip())
+
+
+def _string_check(spec: FieldSpec, absent: Check, clock: _UtcClock) -> Check:
+    name, nullable = spec.name, spec.nullable
+    max_length, max_bytes = spec.max_length, spec.max_bytes
+    is_address = name == "address"
+    is_email = spec.format == "email"
     format_check = _FORMAT_CHECKS.get(spec.format)
 
     def check(raw: Any):
         if not isinstance(raw, str):
+            if raw is None or raw is _MISSING:
+                return absent(raw)
             return None, _wrong_type(spec, raw, "a string")
-        value = _LINE_BREAKS.sub(", ", raw.strip()) if is_address else raw.strip()
+        value = raw.strip()
         if is_address:
-            value = _WHITESPACE.sub(" ", value)
-        if spec.format == "email":
+            value = _WHITESPACE.sub(" ", _LINE_BREAKS.sub(", ", value))
+        if is_email:
             # Lower-casing can lengthen a string (İ becomes two characters), so it happens
             # before the length check.
             value = value.lower()
         if not value:
-            if spec.nullable:
+            if nullable:
                 return None, None
-            return None, Reason(spec.name, "required", f"{spec.name} is empty but required")
-        if spec.max_length is not None and len(value) > spec.max_length:
+            return None, Reason(name, "required", f"{name} is empty but required")
+        if max_length is not None and len(value) > max_length:
             return None, Reason(
-                spec.name, "too_long",
-                f"{spec.name} has {len(value)} characters; the maximum is {spec.max_length}. "
+                name, "too_long",
+                f"{name} has {len(value)} characters; the maximum is {max_length}. "
                 "Shorten it at the source; values are never truncated",
             )
-        if spec.max_bytes is not None and len(value.encode("utf-8")) > spec.max_bytes:
+        if max_bytes is not None and len(value.encode("utf-8")) > max_bytes:
             return None, Reason(
-                spec.name, "too_long",
-                f"{spec.name} has {len(value.encode('utf-8'))} bytes in UTF-8; "
-                f"the maximum is {spec.max_bytes}",
+                name, "too_long",
+                f"{name} has {len(value.encode('utf-8'))} bytes in UTF-8; "
+                f"the maximum is {max_bytes}",
             )
         if format_check is not None:
             return format_check(spec, value)
@@ -274,8 +346,7 @@ def _url(spec: FieldSpec, value: str):
 
 
 def _phone(spec: FieldSpec, value: str):
-    digits = sum(character.isdigit() for character in value)
-    if not _PHONE.match(value) or digits < 7:
+    if not _PHONE.match(value):
         return None, Reason(spec.name, "invalid_format",
                             f"{spec.name} {_show(value)} is not a phone number (digits, spaces, "
                             "+ ( ) . - and x for an extension; at least 7 digits)")
@@ -285,22 +356,36 @@ def _phone(spec: FieldSpec, value: str):
 _FORMAT_CHECKS = {"email": _email, "url": _url, "phone": _phone}
 
 
-def _int_check(spec: FieldSpec) -> Check:
+def _int_check(spec: FieldSpec, absent: Check, clock: _UtcClock) -> Check:
+    in_range = _range_check(spec)
+
     def check(raw: Any):
+        if raw.__class__ is int:
+            return in_range(raw)
+        if _is_absent(raw):
+            return absent(raw)
         if isinstance(raw, bool) or not isinstance(raw, int):
             return None, _wrong_type(spec, raw, "an integer")
-        return _in_range(spec, raw)
+        return in_range(raw)
 
     return check
 
 
-def _in_range(spec: FieldSpec, value: Any):
-    low, high = _bound(spec, spec.minimum), _bound(spec, spec.maximum)
-    if (low is not None and value < low) or (high is not None and value > high):
-        shown = value.isoformat() if hasattr(value, "isoformat") else value
-        return None, Reason(spec.name, "out_of_range",
-                            f"{spec.name} {shown} is outside {_shown(low)}..{_shown(high)}")
-    return value, None
+def _range_check(spec: FieldSpec) -> Check:
+    try:
+        bounds = (_bound(spec, spec.minimum), _bound(spec, spec.maximum))
+    except ValueError:
+        bounds = None  # a date bound that is not an ISO date raises on every check instead
+
+    def in_range(value: Any):
+        low, high = bounds or (_bound(spec, spec.minimum), _bound(spec, spec.maximum))
+        if (low is not None and value < low) or (high is not None and value > high):
+            shown = value.isoformat() if hasattr(value, "isoformat") else value
+            return None, Reason(spec.name, "out_of_range",
+                                f"{spec.name} {shown} is outside {_shown(low)}..{_shown(high)}")
+        return value, None
+
+    return in_range
 
 
 def _bound(spec: FieldSpec, bound: Any):
@@ -317,15 +402,20 @@ def _shown(bound: Any) -> str:
     return bound.isoformat() if hasattr(bound, "isoformat") else str(bound)
 
 
-def _enum_check(spec: FieldSpec) -> Check:
+def _enum_check(spec: FieldSpec, absent: Check, clock: _UtcClock) -> Check:
     # A value that equals a symbol ignoring case and surrounding spaces is stored with the
     # contract's spelling (`male` -> `Male`); anything else is rejected.
     by_folded = {symbol.casefold(): symbol for symbol in spec.symbols}
 
     def check(raw: Any):
         if not isinstance(raw, str):
+            if raw is None or raw is _MISSING:
+                return absent(raw)
             return None, _wrong_type(spec, raw, "an enum symbol")
-        symbol = by_folded.get(raw.strip().casefold())
+        stripped = raw.strip()
+        if not stripped:
+            return absent(raw)
+        symbol = by_folded.get(stripped.casefold())
         if symbol is None:
             return None, Reason(spec.name, "invalid_enum",
                                 f"{spec.name} {_show(raw)} is not one of {', '.join(spec.symbols)}")
@@ -334,8 +424,20 @@ def _enum_check(spec: FieldSpec) -> Check:
     return check
 
 
-def _date_check(spec: FieldSpec) -> Check:
+def _date_check(spec: FieldSpec, absent: Check, clock: _UtcClock) -> Check:
+    in_range = _range_check(spec)
+
+    def check_date(day: dt.date):
+        if day > clock.tomorrow():
+            return None, Reason(spec.name, "out_of_range",
+                                f"{spec.name} {day.isoformat()} is in the future")
+        return in_range(day)
+
     def check(raw: Any):
+        if raw.__class__ is dt.date:
+            return check_date(raw)
+        if _is_absent(raw):
+            return absent(raw)
         if isinstance(raw, dt.datetime):
             raw = raw.date()
         if isinstance(raw, int) and not isinstance(raw, bool):
@@ -353,17 +455,27 @@ def _date_check(spec: FieldSpec) -> Check:
                                     "(YYYY-MM-DD)")
         if not isinstance(raw, dt.date):
             return None, _wrong_type(spec, raw, "a date")
-        if raw > dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1):
-            return None, Reason(spec.name, "out_of_range",
-                                f"{spec.name} {raw.isoformat()} is in the future")
-        return _in_range(spec, raw)
+        return check_date(raw)
 
     return check
 
 
-def _timestamp_check(spec: FieldSpec) -> Check:
+def _timestamp_check(spec: FieldSpec, absent: Check, clock: _UtcClock) -> Check:
     # DATETIME has no zone: the value is converted to UTC and stored to the second.
+    def check_utc(value: dt.datetime):
+        # value has no fraction of a second, as clock.second_tomorrow() requires.
+        if value.year < 1970 or value > clock.second_tomorrow():
+            return None, Reason(spec.name, "out_of_range",
+                                f"{spec.name} {value.isoformat()} is before 1970 or in the future")
+        return value, None
+
     def check(raw: Any):
+        # fastavro decodes timestamp-millis to a datetime in timezone.utc, for which
+        # astimezone(timezone.utc) would return the same datetime.
+        if raw.__class__ is dt.datetime and raw.tzinfo is dt.timezone.utc:
+            return check_utc(raw.replace(tzinfo=None, microsecond=0))
+        if _is_absent(raw):
+            return absent(raw)
         if isinstance(raw, str):
             try:
                 raw = dt.datetime.fromisoformat(raw.strip())
@@ -380,26 +492,17 @@ def _timestamp_check(spec: FieldSpec) -> Check:
             return None, _wrong_type(spec, raw, "a timestamp")
         if raw.tzinfo is not None:
             raw = raw.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        value = raw.replace(microsecond=0)
-        if value.year < 1970 or value > _utc_now() + dt.timedelta(days=1):
-            return None, Reason(spec.name, "out_of_range",
-                                f"{spec.name} {value.isoformat()} is before 1970 or in the future")
-        return value, None
+        return check_utc(raw.replace(microsecond=0))
 
     return check
 
 
-def _decimal_check(spec: FieldSpec) -> Check:
+def _decimal_check(spec: FieldSpec, absent: Check, clock: _UtcClock) -> Check:
     limit = Decimal(10) ** (spec.precision - spec.scale)
     quantum = Decimal(1).scaleb(-spec.scale)
 
-    def check(raw: Any):
-        if isinstance(raw, (int, str)) and not isinstance(raw, bool):
-            try:
-                raw = Decimal(raw)
-            except InvalidOperation:
-                return None, _wrong_type(spec, raw, "a decimal number")
-        if not isinstance(raw, Decimal) or not raw.is_finite():
+    def check_decimal(raw: Decimal):
+        if not raw.is_finite():
             return None, _wrong_type(spec, raw, "a decimal number")
         if abs(raw) >= limit:
             return None, Reason(spec.name, "out_of_range",
@@ -411,11 +514,21 @@ def _decimal_check(spec: FieldSpec) -> Check:
                                 f"{spec.name} {raw} has more than {spec.scale} decimal places")
         return raw.quantize(quantum), None
 
+    def check(raw: Any):
+        if raw.__class__ is Decimal:
+            return check_decimal(raw)
+        if _is_absent(raw):
+            return absent(raw)
+        if isinstance(raw, (int, str)) and not isinstance(raw, bool):
+            try:
+                raw = Decimal(raw)
+            except InvalidOperation:
+                return None, _wrong_type(spec, raw, "a decimal number")
+        if not isinstance(raw, Decimal):
+            return None, _wrong_type(spec, raw, "a decimal number")
+        return check_decimal(raw)
+
     return check
-
-
-def _long_check(spec: FieldSpec) -> Check:
-    return _int_check(spec)
 
 
 def _show(value: Any) -> str:
@@ -433,13 +546,9 @@ def _wrong_type(spec: FieldSpec, raw: Any, expected: str) -> Reason:
 _KIND_CHECKS = {
     "string": _string_check,
     "int": _int_check,
-    "long": _long_check,
+    "long": _int_check,
     "enum": _enum_check,
     "date": _date_check,
     "timestamp": _timestamp_check,
     "decimal": _decimal_check,
 }
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
