@@ -2,7 +2,8 @@
 
 The messages are generated and encoded as the producer sends them (seeded, a share broken on
 purpose with every kind), and pass through the job's own code: MessageValidator.decode with
-a WriterSchemaCache, MessageValidator.check, then rows.profile_row or rows.reject_row. The
+a WriterSchemaCache, MessageValidator.check, then rows.profile_row or rows.reject_row.
+--fastavro-only decodes every message with fastavro instead of the compiled reader. The
 cache returns schemas from its own dictionary after the first message, as in the job. Its
 registry lookup is replaced by the local contract, so no registry is needed.
 
@@ -30,7 +31,7 @@ from userstream.contract import Contract, default_contract
 SCHEMA_ID = 1
 STEPS = ("decode", "validate", "row")
 STEP_NAMES = {
-    "decode": "decode: framing, schema id cache, fastavro",
+    "decode": "decode: framing, schema id cache, Avro body",
     "validate": "validate and normalise against the contract",
     "row": "build the row: profile JSON or reject columns",
 }
@@ -50,6 +51,13 @@ class LocalSchemas(WriterSchemaCache):
         return self._contract.parsed
 
 
+class FastavroOnlyValidator(MessageValidator):
+    """The job's validator with no compiled reader, so fastavro decodes every message."""
+
+    def _compiled_reader(self, schema_id, writer_schema):
+        return None
+
+
 def messages(contract: Contract, count: int, seed: int,
              invalid_rate: float) -> list[tuple[bytes, bytes | None]]:
     """Return `count` (key, value) pairs as the producer sends them."""
@@ -65,9 +73,10 @@ def messages(contract: Contract, count: int, seed: int,
     return pairs
 
 
-def run_once(contract: Contract, pairs: list) -> dict:
+def run_once(contract: Contract, pairs: list, fastavro_only: bool = False) -> dict:
     """Return the CPU seconds that each step took over all pairs."""
-    validator = MessageValidator(contract, LocalSchemas(contract))
+    validator_class = FastavroOnlyValidator if fastavro_only else MessageValidator
+    validator = validator_class(contract, LocalSchemas(contract))
     seconds = {}
 
     started = time.process_time()
@@ -91,11 +100,11 @@ def run_once(contract: Contract, pairs: list) -> dict:
 
 
 def measure(count: int = 50_000, runs: int = 3, seed: int = 11,
-            invalid_rate: float = 0.1) -> dict:
+            invalid_rate: float = 0.1, fastavro_only: bool = False) -> dict:
     """Return the median µs per message of each step and of all three, over `runs` runs."""
     contract = default_contract()
     pairs = messages(contract, count, seed, invalid_rate)
-    results = [run_once(contract, pairs) for _ in range(runs)]
+    results = [run_once(contract, pairs, fastavro_only) for _ in range(runs)]
     figures = {step: statistics.median(result[step] for result in results) / count * 1e6
                for step in STEPS}
     figures["total"] = statistics.median(sum(result.values()) for result in results) / count * 1e6
@@ -110,10 +119,14 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11, help="seed of the generator")
     parser.add_argument("--invalid-rate", type=float, default=0.1,
                         help="share of messages broken on purpose (default 0.1)")
+    parser.add_argument("--fastavro-only", action="store_true",
+                        help="decode with fastavro instead of the compiled reader")
     args = parser.parse_args()
-    figures = measure(args.messages, args.runs, args.seed, args.invalid_rate)
+    figures = measure(args.messages, args.runs, args.seed, args.invalid_rate,
+                      args.fastavro_only)
+    reader = "fastavro" if args.fastavro_only else "compiled reader"
     print(f"{args.messages:,} messages, seed {args.seed}, {args.invalid_rate:.0%} broken on "
-          f"purpose, median of {args.runs} runs, CPU time")
+          f"purpose, {reader}, median of {args.runs} runs, CPU time")
     for step in STEPS:
         print(f"{STEP_NAMES[step]:<48} {figures[step]:7.2f} µs/message")
     print(f"{'total':<48} {figures['total']:7.2f} µs/message")

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import fastavro
 
+from flink_job.avro_reader import RecordReader, compile_reader
 from userstream.contract import Contract, FieldSpec
 
 MAGIC_BYTE = 0
@@ -95,6 +96,8 @@ class MessageValidator:
 
     def __init__(self, contract: Contract, lookup_schema: WriterSchemaLookup):
         self._lookup_schema = lookup_schema
+        # Schema id -> (writer schema, its compiled reader or None), see _compiled_reader.
+        self._readers: dict[int, tuple[dict, RecordReader | None]] = {}
         self._clock = _UtcClock()
         # (field name, value when the writer schema lacks the field, check), in contract order.
         self._fields = tuple(
@@ -123,23 +126,32 @@ class MessageValidator:
         if framing is not None:
             return Rejection((framing,))
         schema_id = int.from_bytes(value[1:HEADER_SIZE], "big")
-        unknown = Reason("message", "unknown_schema_id",
-                         f"schema id {schema_id} is not in the registry; register the "
-                         "producer's schema or fix the producer's registry URL")
         if schema_id > MAX_SCHEMA_ID:
-            return Rejection((unknown,))
+            return Rejection((_unknown_schema(schema_id),))
         try:
             writer_schema = self._lookup_schema(schema_id)
         except SchemaNotFound:
-            return Rejection((unknown,), schema_id=schema_id)
+            return Rejection((_unknown_schema(schema_id),), schema_id=schema_id)
         except SchemaUnusable as error:
             return Rejection((Reason("message", "unsupported_schema",
                                      f"schema id {schema_id} cannot be used: {error}"),),
                              schema_id=schema_id)
-        record = _decode(value, writer_schema)
+        record = _decode(value, writer_schema, self._compiled_reader(schema_id, writer_schema))
         if isinstance(record, Reason):
             return Rejection((record,), schema_id=schema_id)
         return schema_id, record
+
+    def _compiled_reader(self, schema_id: int, writer_schema: dict) -> RecordReader | None:
+        """Return the reader compiled for writer_schema, compiling it on its id's first use.
+
+        The reader is compiled again only when the lookup returns another object for the
+        id, which WriterSchemaCache never does, because registry ids never change schema.
+        """
+        cached = self._readers.get(schema_id)
+        if cached is None or cached[0] is not writer_schema:
+            cached = (writer_schema, compile_reader(writer_schema))
+            self._readers[schema_id] = cached
+        return cached[1]
 
     def check(self, key: bytes | None, record: dict, schema_id: int) -> ValidProfile | Rejection:
         """Check and normalise a decoded record against the contract."""
@@ -224,7 +236,18 @@ def _check_framing(value: bytes | None) -> Reason | None:
     return None
 
 
-def _decode(value: bytes, writer_schema: dict) -> dict | Reason:
+def _unknown_schema(schema_id: int) -> Reason:
+    return Reason("message", "unknown_schema_id",
+                  f"schema id {schema_id} is not in the registry; register the "
+                  "producer's schema or fix the producer's registry URL")
+
+
+def _decode(value: bytes, writer_schema: dict, compiled: RecordReader | None) -> dict | Reason:
+    if compiled is not None and value.__class__ is bytes:
+        try:
+            return compiled(value, HEADER_SIZE)
+        except Exception:  # fastavro reads again what the compiled reader does not accept
+            pass
     stream = io.BytesIO(value)
     stream.seek(HEADER_SIZE)
     try:
