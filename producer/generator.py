@@ -321,11 +321,18 @@ CREDIT_SCORE_MEAN = 715
 CREDIT_SCORE_SPREAD = 80
 
 _PLATE_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+_DIGITS1 = tuple(str(number) for number in range(10))
 _DIGITS2 = tuple(f"{number:02d}" for number in range(100))
 _DIGITS3 = tuple(f"{number:03d}" for number in range(1000))
 _DIGITS4 = tuple(f"{number:04d}" for number in range(10000))
 # NANP exchange codes start with 2-9, and N11 codes (211, 911, ...) are service numbers.
 _EXCHANGES = tuple(str(number) for number in range(200, 1000) if number % 100 != 11)
+# SSN area numbers 001-899 except 666 are issued, and group 00 and serial 0000 are not.
+_SSN_AREAS = tuple(_DIGITS3[number] for number in range(1, 900) if number != 666)
+_AREA_CODES = tuple(row[3] for row in CITIES)
+# Each city's ZIP codes: its 3-digit prefix followed by 01 to 99.
+_ZIP_CODES = tuple(tuple(prefix + _DIGITS2[number] for number in range(1, 100))
+                   for _, _, prefix, _ in CITIES)
 _PLATE_TRIGRAMS = tuple(a + b + c for a in _PLATE_LETTERS for b in _PLATE_LETTERS
                         for c in _PLATE_LETTERS)
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -350,6 +357,9 @@ _BLOOD_DRAW = _expand(BLOOD_TYPES)
 _PET_TYPE_DRAW = _expand(PET_TYPES)
 _NATIONALITY_DRAW = _expand(NATIONALITIES)
 _PET_DETAILS = {pet_type: (breeds, oldest) for pet_type, breeds, oldest in PET_BREEDS}
+_NO_PET = dict.fromkeys(("pet_name", "pet_type", "pet_breed", "pet_age"))
+_NO_VEHICLE = dict.fromkeys(("vehicle_make", "vehicle_model", "vehicle_year",
+                             "license_plate_number"))
 
 
 def ascii_fold(text: str) -> str:
@@ -487,6 +497,10 @@ class ProfileGenerator:
         self.update_share = float(update_share)
         self._rng = random.Random(self.seed)
         self._random = self._rng.random
+        # Indexes and whole numbers below n are drawn as getrandbits(30) % n, one call with no
+        # float on an int of one CPython digit. The modulo bias makes a value at most n / 2**30
+        # more likely than another, which is 0.0025 % for the ~26,600 possible birth days.
+        self._bits = self._rng.getrandbits
         self._next_user_id = first_user_id
         self._remembered: list[dict] = []
         self.new_count = 0
@@ -540,6 +554,10 @@ class ProfileGenerator:
         self._seconds_into_today = now.hour * 3600 + now.minute * 60 + now.second
         self._youngest_birth = _years_before(today, MIN_AGE).toordinal()
         self._oldest_birth = _years_before(today, MAX_AGE + 1).toordinal() + 1
+        self._birth_days = self._youngest_birth - self._oldest_birth + 1
+        # Every day from the oldest birth to today, indexed by ordinal - _oldest_birth, so
+        # that profiles share date objects instead of each allocating its own.
+        self._dates = tuple(map(dt.date.fromordinal, range(self._oldest_birth, self._today + 1)))
 
     def _build_pools(self, size: int, contract: Contract) -> None:
         fake = Faker("en_US", use_weighting=False)
@@ -553,7 +571,8 @@ class ProfileGenerator:
         street_length = contract.field("address").max_length - 20
         self._streets = _text_pool(fake.street_name, size, street_length)
         self._companies = _text_pool(fake.company, size, contract.field("company_name").max_length)
-        self._domains = _text_pool(fake.domain_name, size, 60)
+        domains = _text_pool(fake.domain_name, size, 60)
+        self._company_websites = tuple(f"https://www.{domain}" for domain in domains)
         # en_US has only a few free email domains, so a few dozen draws find them all.
         self._email_domains = tuple(sorted({fake.free_email_domain() for _ in range(60)}))
         self._credit_scores = tuple(self._credit_score() for _ in range(size))
@@ -571,13 +590,13 @@ class ProfileGenerator:
         return user_id
 
     def _new_profile(self) -> dict:
-        random = self._random
-        gender = _GENDER_DRAW[int(random() * len(_GENDER_DRAW))]
+        bits = self._bits
+        gender = _GENDER_DRAW[bits(30) % len(_GENDER_DRAW)]
         names = self._male_names if gender == "Male" else self._female_names
         if gender == "Other":
             names = self._first_names
-        first = names[int(random() * len(names))]
-        last = self._last_names[int(random() * len(self._last_names))]
+        first = names[bits(30) % len(names)]
+        last = self._last_names[bits(30) % len(self._last_names)]
         profile = self._person(self._issue_user_id(), gender, first, last)
         self._add_work(profile, first[1], last[1])
         self._add_account(profile)
@@ -591,10 +610,10 @@ class ProfileGenerator:
         return profile
 
     def _person(self, user_id: int, gender: str, first: tuple, last: tuple) -> dict:
-        random = self._random
-        city = CITIES[int(random() * len(CITIES))]
-        birth = self._oldest_birth + int(random() * (self._youngest_birth - self._oldest_birth + 1))
-        born = dt.date.fromordinal(birth)
+        bits = self._bits
+        city_index = bits(30) % len(CITIES)
+        city = CITIES[city_index]
+        born = self._dates[bits(30) % self._birth_days]
         return {
             "user_id": user_id,
             "first_name": first[0],
@@ -605,32 +624,32 @@ class ProfileGenerator:
             "city": city[0],
             "state": city[1],
             "country": COUNTRY,
-            "zip_code": city[2] + _DIGITS2[1 + int(random() * 99)],
+            "zip_code": _ZIP_CODES[city_index][bits(30) % 99],
             "date_of_birth": born,
             "gender": gender,
         }
 
     def _email(self, first: str, last: str, birth_year: int) -> str:
-        random = self._random
-        domain = self._email_domains[int(random() * len(self._email_domains))]
-        shape = int(random() * 5)
+        bits = self._bits
+        domain = self._email_domains[bits(30) % len(self._email_domains)]
+        shape = bits(30) % 5
         if shape == 0:
             local = f"{first}.{last}"
         elif shape == 1:
-            local = f"{first}.{last}{1 + int(random() * 99)}"
+            local = f"{first}.{last}{1 + bits(30) % 99}"
         elif shape == 2:
             local = f"{first}{last}{_DIGITS2[birth_year % 100]}"
         elif shape == 3:
-            local = f"{first[0]}{last}{1 + int(random() * 999)}"
+            local = f"{first[0]}{last}{1 + bits(30) % 999}"
         else:
             local = f"{first}_{last}"
         return f"{local}@{domain}"
 
     def _phone(self, area_code: str) -> str:
-        random = self._random
-        exchange = _EXCHANGES[int(random() * len(_EXCHANGES))]
-        line = _DIGITS4[int(random() * 10000)]
-        shape = int(random() * 6)
+        bits = self._bits
+        exchange = _EXCHANGES[bits(30) % len(_EXCHANGES)]
+        line = _DIGITS4[bits(30) % 10000]
+        shape = bits(30) % 6
         if shape == 0:
             return f"({area_code}) {exchange}-{line}"
         if shape == 1:
@@ -641,41 +660,40 @@ class ProfileGenerator:
             return f"{area_code}.{exchange}.{line}"
         if shape == 4:
             return f"+1 {area_code} {exchange} {line}"
-        return f"{area_code}-{exchange}-{line}x{100 + int(random() * 9900)}"
+        return f"{area_code}-{exchange}-{line}x{100 + bits(30) % 9900}"
 
     def _street_address(self) -> str:
         random = self._random
         # Squaring the draw makes low building numbers more common, as on real streets.
         number = 1 + int(random() * random() * 9999)
-        street = self._streets[int(random() * len(self._streets))]
+        street = self._streets[self._bits(30) % len(self._streets)]
         if random() < 0.25:
-            unit = UNIT_KINDS[int(random() * len(UNIT_KINDS))]
-            return f"{number} {street} {unit} {1 + int(random() * 999)}"
+            unit = UNIT_KINDS[self._bits(30) % len(UNIT_KINDS)]
+            return f"{number} {street} {unit} {1 + self._bits(30) % 999}"
         return f"{number} {street}"
 
     def _add_work(self, profile: dict, first: str, last: str) -> None:
-        random = self._random
-        profile["nationality"] = _NATIONALITY_DRAW[int(random() * len(_NATIONALITY_DRAW))]
-        profile["occupation"] = OCCUPATIONS[int(random() * len(OCCUPATIONS))]
-        profile["company_name"] = self._companies[int(random() * len(self._companies))]
-        if random() < 0.5:
-            domain = self._domains[int(random() * len(self._domains))]
-            profile["website"] = f"https://www.{domain}"
+        bits = self._bits
+        profile["nationality"] = _NATIONALITY_DRAW[bits(30) % len(_NATIONALITY_DRAW)]
+        profile["occupation"] = OCCUPATIONS[bits(30) % len(OCCUPATIONS)]
+        profile["company_name"] = self._companies[bits(30) % len(self._companies)]
+        if self._random() < 0.5:
+            profile["website"] = self._company_websites[bits(30) % len(self._company_websites)]
         else:
-            tld = WEBSITE_TLDS[int(random() * len(WEBSITE_TLDS))]
+            tld = WEBSITE_TLDS[bits(30) % len(WEBSITE_TLDS)]
             profile["website"] = f"https://{first}{last}.{tld}"
 
     def _add_account(self, profile: dict) -> None:
-        random = self._random
+        bits = self._bits
         registered = self._registration_day(profile["date_of_birth"].toordinal())
         profile["account_balance"] = self._balance()
-        profile["credit_score"] = self._credit_scores[int(random() * len(self._credit_scores))]
-        profile["registration_date"] = dt.date.fromordinal(registered)
+        profile["credit_score"] = self._credit_scores[bits(30) % len(self._credit_scores)]
+        profile["registration_date"] = self._dates[registered - self._oldest_birth]
         profile["last_login"] = self._login_since(registered)
-        profile["subscription_status"] = _STATUS_DRAW[int(random() * len(_STATUS_DRAW))]
-        profile["subscription_type"] = _TYPE_DRAW[int(random() * len(_TYPE_DRAW))]
+        profile["subscription_status"] = _STATUS_DRAW[bits(30) % len(_STATUS_DRAW)]
+        profile["subscription_type"] = _TYPE_DRAW[bits(30) % len(_TYPE_DRAW)]
         profile["profile_picture_url"] = (
-            f"{AVATAR_BASE_URL}/{profile['user_id']}/{self._rng.getrandbits(64):016x}.jpg"
+            f"{AVATAR_BASE_URL}/{profile['user_id']}/{bits(64):016x}.jpg"
         )
 
     def _registration_day(self, birth: int) -> int:
@@ -683,7 +701,7 @@ class ProfileGenerator:
         earliest = max(self._first_registration, birth + _DAYS_UNTIL_ADULT)
         # Someone who turned 18 today may register today at the earliest.
         earliest = min(earliest, self._today)
-        return earliest + int(self._random() * (self._today - earliest + 1))
+        return earliest + self._bits(30) % (self._today - earliest + 1)
 
     def _login_since(self, registered: int) -> dt.datetime:
         """Draw a login time between midnight of the registration day and now."""
@@ -701,113 +719,109 @@ class ProfileGenerator:
         return Decimal(cents) * _CENT
 
     def _add_documents(self, profile: dict, last_name: str) -> None:
-        random = self._random
+        bits = self._bits
         profile["social_security_number"] = self._ssn()
         profile["passport_number"] = self._passport_number()
         profile["driver_license_number"] = self._driver_license_number()
-        profile["marital_status"] = _MARITAL_DRAW[int(random() * len(_MARITAL_DRAW))]
-        profile["children_count"] = _CHILDREN_DRAW[int(random() * len(_CHILDREN_DRAW))]
-        contact_first = self._first_names[int(random() * len(self._first_names))][0]
-        if random() < 0.5:
-            last_name = self._last_names[int(random() * len(self._last_names))][0]
+        profile["marital_status"] = _MARITAL_DRAW[bits(30) % len(_MARITAL_DRAW)]
+        profile["children_count"] = _CHILDREN_DRAW[bits(30) % len(_CHILDREN_DRAW)]
+        contact_first = self._first_names[bits(30) % len(self._first_names)][0]
+        if self._random() < 0.5:
+            last_name = self._last_names[bits(30) % len(self._last_names)][0]
         profile["emergency_contact_name"] = f"{contact_first} {last_name}"
-        city = CITIES[int(random() * len(CITIES))]
-        profile["emergency_contact_number"] = self._phone(city[3])
+        area_code = _AREA_CODES[bits(30) % len(_AREA_CODES)]
+        profile["emergency_contact_number"] = self._phone(area_code)
 
     def _ssn(self) -> str:
-        random = self._random
-        # Area numbers 001-899 except 666 are issued, group 00 and serial 0000 are not.
-        area = 1 + int(random() * 899)
-        if area == 666:
-            area = 667
-        group = _DIGITS2[1 + int(random() * 99)]
-        return f"{_DIGITS3[area]}-{group}-{_DIGITS4[1 + int(random() * 9999)]}"
+        bits = self._bits
+        area = _SSN_AREAS[bits(30) % len(_SSN_AREAS)]
+        group = _DIGITS2[1 + bits(30) % 99]
+        return f"{area}-{group}-{_DIGITS4[1 + bits(30) % 9999]}"
 
     def _passport_number(self) -> str:
-        random = self._random
-        digits = _DIGITS4[int(random() * 10000)] + _DIGITS4[int(random() * 10000)]
-        if random() < 0.5:
-            return _PLATE_LETTERS[int(random() * len(_PLATE_LETTERS))] + digits
-        return str(1 + int(random() * 9)) + digits
+        bits = self._bits
+        digits = _DIGITS4[bits(30) % 10000] + _DIGITS4[bits(30) % 10000]
+        if self._random() < 0.5:
+            return _PLATE_LETTERS[bits(30) % len(_PLATE_LETTERS)] + digits
+        return _DIGITS1[1 + bits(30) % 9] + digits
 
     def _driver_license_number(self) -> str:
-        random = self._random
-        letter = _PLATE_LETTERS[int(random() * len(_PLATE_LETTERS))]
-        block = _DIGITS4[int(random() * 10000)]
-        shape = int(random() * 3)
+        bits = self._bits
+        letter = _PLATE_LETTERS[bits(30) % len(_PLATE_LETTERS)]
+        block = _DIGITS4[bits(30) % 10000]
+        shape = bits(30) % 3
         if shape == 0:
-            return f"{letter}{_DIGITS3[int(random() * 1000)]}{block}"
+            return f"{letter}{_DIGITS3[bits(30) % 1000]}{block}"
         if shape == 1:
-            return f"{_DIGITS3[int(random() * 1000)]}{_DIGITS3[int(random() * 1000)]}{block[:3]}"
-        return f"{letter}{_DIGITS3[int(random() * 1000)]}-{block}-{_DIGITS4[int(random() * 10000)]}"
+            return f"{_DIGITS3[bits(30) % 1000]}{_DIGITS3[bits(30) % 1000]}{block[:3]}"
+        return f"{letter}{_DIGITS3[bits(30) % 1000]}-{block}-{_DIGITS4[bits(30) % 10000]}"
 
     def _license_plate(self) -> str:
-        random = self._random
-        letters = _PLATE_TRIGRAMS[int(random() * len(_PLATE_TRIGRAMS))]
-        shape = int(random() * 4)
+        bits = self._bits
+        letters = _PLATE_TRIGRAMS[bits(30) % len(_PLATE_TRIGRAMS)]
+        shape = bits(30) % 4
         if shape == 0:
-            return f"{1 + int(random() * 9)}{letters}{_DIGITS3[int(random() * 1000)]}"
+            return f"{_DIGITS1[1 + bits(30) % 9]}{letters}{_DIGITS3[bits(30) % 1000]}"
         if shape == 1:
-            return f"{letters}-{_DIGITS4[int(random() * 10000)]}"
+            return f"{letters}-{_DIGITS4[bits(30) % 10000]}"
         if shape == 2:
-            return f"{letters} {_DIGITS3[int(random() * 1000)]}"
-        return f"{_DIGITS3[int(random() * 1000)]}-{letters}"
+            return f"{letters} {_DIGITS3[bits(30) % 1000]}"
+        return f"{_DIGITS3[bits(30) % 1000]}-{letters}"
 
     def _add_health_and_tastes(self, profile: dict) -> None:
-        random = self._random
+        bits, random = self._bits, self._random
         medical = random() < MEDICAL_CONDITIONS_SHARE
         profile["medical_conditions"] = self._some_of(MEDICAL_CONDITIONS) if medical else None
-        profile["blood_type"] = _BLOOD_DRAW[int(random() * len(_BLOOD_DRAW))]
+        profile["blood_type"] = _BLOOD_DRAW[bits(30) % len(_BLOOD_DRAW)]
         allergic = random() < ALLERGIES_SHARE
         profile["allergies"] = self._some_of(ALLERGIES) if allergic else None
-        profile["favorite_color"] = COLORS[int(random() * len(COLORS))]
-        profile["favorite_food"] = FOODS[int(random() * len(FOODS))]
-        profile["favorite_movie"] = MOVIES[int(random() * len(MOVIES))]
-        profile["favorite_music_genre"] = MUSIC_GENRES[int(random() * len(MUSIC_GENRES))]
-        profile["favorite_sport"] = SPORTS[int(random() * len(SPORTS))]
-        profile["hobby"] = HOBBIES[int(random() * len(HOBBIES))]
+        profile["favorite_color"] = COLORS[bits(30) % len(COLORS)]
+        profile["favorite_food"] = FOODS[bits(30) % len(FOODS)]
+        profile["favorite_movie"] = MOVIES[bits(30) % len(MOVIES)]
+        profile["favorite_music_genre"] = MUSIC_GENRES[bits(30) % len(MUSIC_GENRES)]
+        profile["favorite_sport"] = SPORTS[bits(30) % len(SPORTS)]
+        profile["hobby"] = HOBBIES[bits(30) % len(HOBBIES)]
 
     def _some_of(self, values: tuple[str, ...]) -> str:
         """Return one value, or two different ones joined by a comma."""
-        random = self._random
-        first = int(random() * len(values))
-        if random() < 0.7:
+        bits = self._bits
+        first = bits(30) % len(values)
+        if self._random() < 0.7:
             return values[first]
-        second = (first + 1 + int(random() * (len(values) - 1))) % len(values)
+        second = (first + 1 + bits(30) % (len(values) - 1)) % len(values)
         return f"{values[first]}, {values[second]}"
 
     def _add_pet(self, profile: dict) -> None:
-        random = self._random
-        if random() >= PET_SHARE:
-            profile.update(pet_name=None, pet_type=None, pet_breed=None, pet_age=None)
+        bits = self._bits
+        if self._random() >= PET_SHARE:
+            profile.update(_NO_PET)
             return
-        pet_type = _PET_TYPE_DRAW[int(random() * len(_PET_TYPE_DRAW))]
+        pet_type = _PET_TYPE_DRAW[bits(30) % len(_PET_TYPE_DRAW)]
         breeds, oldest = _PET_DETAILS[pet_type]
-        profile["pet_name"] = PET_NAMES[int(random() * len(PET_NAMES))]
+        profile["pet_name"] = PET_NAMES[bits(30) % len(PET_NAMES)]
         profile["pet_type"] = pet_type
-        profile["pet_breed"] = breeds[int(random() * len(breeds))]
-        profile["pet_age"] = int(random() * (oldest + 1))
+        profile["pet_breed"] = breeds[bits(30) % len(breeds)]
+        profile["pet_age"] = bits(30) % (oldest + 1)
 
     def _add_vehicle(self, profile: dict) -> None:
-        random = self._random
-        if random() >= VEHICLE_SHARE:
-            profile.update(vehicle_make=None, vehicle_model=None, vehicle_year=None,
-                           license_plate_number=None)
+        bits = self._bits
+        if self._random() >= VEHICLE_SHARE:
+            profile.update(_NO_VEHICLE)
             return
-        make, model, first_year = VEHICLES[int(random() * len(VEHICLES))]
+        make, model, first_year = VEHICLES[bits(30) % len(VEHICLES)]
         # NOTE: years run to the current year, which is wrong for a model no longer built.
         oldest = max(first_year, self._this_year - 25)
         profile["vehicle_make"] = make
         profile["vehicle_model"] = model
-        profile["vehicle_year"] = oldest + int(random() * (self._this_year - oldest + 1))
+        profile["vehicle_year"] = oldest + bits(30) % (self._this_year - oldest + 1)
         profile["license_plate_number"] = self._license_plate()
 
     def _add_insurance(self, profile: dict) -> None:
-        random = self._random
-        provider, prefix = INSURERS[int(random() * len(INSURERS))]
-        number = _DIGITS3[int(random() * 1000)] + _DIGITS3[int(random() * 1000)]
+        bits = self._bits
+        provider, prefix = INSURERS[bits(30) % len(INSURERS)]
+        number = _DIGITS3[bits(30) % 1000] + _DIGITS3[bits(30) % 1000]
         profile["insurance_provider"] = provider
-        profile["insurance_policy_number"] = f"{prefix}-{number}-{_DIGITS4[int(random() * 10000)]}"
+        profile["insurance_policy_number"] = f"{prefix}-{number}-{_DIGITS4[bits(30) % 10000]}"
 
     def _remember(self, profile: dict) -> None:
         # A copy, so that a caller changing a returned profile does not change later versions.
@@ -815,18 +829,18 @@ class ProfileGenerator:
         if len(self._remembered) < REMEMBERED_PROFILES:
             self._remembered.append(remembered)
         else:
-            self._remembered[int(self._random() * REMEMBERED_PROFILES)] = remembered
+            self._remembered[self._bits(30) % REMEMBERED_PROFILES] = remembered
 
     def _updated_profile(self) -> dict:
-        random = self._random
-        slot = int(random() * len(self._remembered))
+        bits, random = self._bits, self._random
+        slot = bits(30) % len(self._remembered)
         profile = dict(self._remembered[slot])
         profile["last_login"] = self._later_login(profile["last_login"])
         if random() < 0.3:
             active = profile["subscription_status"] == "Active"
             profile["subscription_status"] = "Inactive" if active else "Active"
         if random() < 0.2:
-            profile["subscription_type"] = _TYPE_DRAW[int(random() * len(_TYPE_DRAW))]
+            profile["subscription_type"] = _TYPE_DRAW[bits(30) % len(_TYPE_DRAW)]
         if random() < 0.7:
             profile["account_balance"] = self._shifted_balance(profile["account_balance"])
         if random() < 0.4:
@@ -841,6 +855,7 @@ class ProfileGenerator:
         gap = int((self._now - previous).total_seconds())
         if gap <= 0:
             return previous  # the previous login was at `now`, and nothing may be later
+        # A gap can exceed 2**30 seconds (34 years), so this draw takes a float.
         return previous + dt.timedelta(seconds=1 + int(self._random() * gap))
 
     def _shifted_balance(self, balance: Decimal) -> Decimal:
@@ -853,9 +868,11 @@ class ProfileGenerator:
         return min(self._max_credit, max(self._min_credit, score))
 
     def _move(self, profile: dict) -> None:
-        city = CITIES[int(self._random() * len(CITIES))]
+        bits = self._bits
+        city_index = bits(30) % len(CITIES)
+        city = CITIES[city_index]
         profile["address"] = self._street_address()
         profile["city"] = city[0]
         profile["state"] = city[1]
-        profile["zip_code"] = city[2] + _DIGITS2[1 + int(self._random() * 99)]
+        profile["zip_code"] = _ZIP_CODES[city_index][bits(30) % 99]
         profile["phone_number"] = self._phone(city[3])

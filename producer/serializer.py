@@ -23,6 +23,14 @@ def _zigzag_varint(number: int) -> bytes:
     if not _LONG_RANGE[0] <= number <= _LONG_RANGE[1]:
         raise OverflowError(f"{number} does not fit in an Avro long")
     number = (number << 1) ^ (number >> 63)
+    # Most longs of the contract (credit scores, years, dates in days, user ids below 2**20)
+    # take two or three bytes, which are built without the loop.
+    if number < 0x80:
+        return bytes((number,))
+    if number < 0x4000:
+        return bytes((number & 0x7F | 0x80, number >> 7))
+    if number < 0x20_0000:
+        return bytes((number & 0x7F | 0x80, number >> 7 & 0x7F | 0x80, number >> 14))
     encoded = bytearray()
     while number > 0x7F:
         encoded.append((number & 0x7F) | 0x80)

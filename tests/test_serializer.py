@@ -58,6 +58,10 @@ def test_generated_records_match_fastavro(serializer, contract):
 @pytest.mark.parametrize("changes", [
     {"user_id": 0}, {"user_id": 63}, {"user_id": 64}, {"user_id": 2**31 - 1},
     {"credit_score": -1}, {"credit_score": -65}, {"children_count": -(2**31)},
+    # Longs at the edges of the two-, three- and four-byte encodings.
+    {"user_id": 8191}, {"user_id": 8192}, {"user_id": 2**20 - 1}, {"user_id": 2**20},
+    {"credit_score": -8192}, {"credit_score": -8193}, {"credit_score": -(2**20)},
+    {"credit_score": -(2**20) - 1},
     {"first_name": ""}, {"first_name": "Ñandú"}, {"allergies": "Peanuts 🥜"},
     {"address": "x" * 63}, {"address": "x" * 64}, {"address": "é" * 40},
     {"account_balance": Decimal("0.00")}, {"account_balance": Decimal("-0.01")},
