@@ -14,6 +14,8 @@ from tests.pipeline import MessageSender, rejects_at, rows_by_user, unique_user_
 from tests.profiles import valid_profile
 
 pytestmark = pytest.mark.stack
+# Characters that end or escape an SQL string literal, in a field of free text.
+SQL_SPECIALS = "Nuts' \\ \"dust\" 100% _x_ \\' ); DROP TABLE users; --"
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,7 @@ def pinned(stack, sender, contract):
     send_profile("balance_max", account_balance=Decimal("99999999.99"))
     send_profile("balance_overflow", serializer=wide, account_balance=Decimal("100000000.00"))
     send_profile("unicode", allergies="Peanuts 🥜", last_name="Ñandú")
+    send_profile("sql_specials", allergies=SQL_SPECIALS, last_name="O'Brien")
     send_profile("gender_lower_case", serializer=foreign, gender="male")
     send_profile("gender_unknown", serializer=foreign, gender="Robot")
     send_profile("leap_login", last_login=dt.datetime(2024, 2, 29, 13, 45, 10,
@@ -130,6 +133,12 @@ def test_unicode_stored_byte_identical(pinned):
     row = stored_row(pinned["unicode"])
     assert row["allergies"].encode("utf-8") == "Peanuts 🥜".encode("utf-8")
     assert row["last_name"].encode("utf-8") == "Ñandú".encode("utf-8")
+
+
+def test_quotes_and_backslashes_stored_verbatim(pinned):
+    row = stored_row(pinned["sql_specials"])
+    assert row["allergies"] == SQL_SPECIALS
+    assert row["last_name"] == "O'Brien"
 
 
 def test_lower_case_gender_stored_canonical(pinned):

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.Driver;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,14 +30,19 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
     private static final long MAX_BACKOFF_MILLIS = 30_000;
     private static final int SAME_ERROR_ROWS = 10;
     static final String REFUSED_CODE = "database_refused";
+    /**
+     * Maximum length of one statement's text, in UTF-16 characters. At up to 3 UTF-8 bytes per
+     * character it stays under MariaDB's default max_allowed_packet of 16 MiB (MySQL 8: 64 MiB).
+     */
+    private static final int MAX_STATEMENT_CHARS = 4_000_000;
 
     private final MySqlUpsertSink.Settings settings;
     private final MySqlUpsertSink.Table table;
     private final MySqlUpsertSink.Refusals refusals;
     private final ProcessingTimeService time;
     private final int subtask;
-    private final String upsert;
-    private final String rejectUpsert;
+    private final Upsert upsert;
+    private final Upsert rejectUpsert;
 
     /**
      * Profiles and rejects waiting for the next flush, in arrival order. Every version of a user
@@ -56,28 +62,38 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
         this.refusals = refusals;
         this.time = time;
         this.subtask = subtask;
-        this.upsert = upsertStatement(table);
-        this.rejectUpsert = upsertStatement(refusals.rejects);
+        this.upsert = Upsert.of(table);
+        this.rejectUpsert = Upsert.of(refusals.rejects);
         LOG.info("writer {} for table {} opened: batches of up to {} rows, flushed every {} ms "
                 + "and on every checkpoint", subtask, table.name, settings.batchRows,
                 settings.flushIntervalMillis);
     }
 
     /**
-     * Returns the INSERT ... ON DUPLICATE KEY UPDATE statement of a table.
+     * The text of an upsert before its rows ({@code INSERT INTO ... VALUES }) and after them
+     * ({@code ON DUPLICATE KEY UPDATE ...}).
+     */
+    record Upsert(String head, String tail) {
+
+        static Upsert of(MySqlUpsertSink.Table table) {
+            StringJoiner names = new StringJoiner(", ");
+            for (String column : table.columns) {
+                names.add(quote(column));
+            }
+            return new Upsert("INSERT INTO " + quote(table.name) + " (" + names + ") VALUES ",
+                    " ON DUPLICATE KEY UPDATE " + assignments(table));
+        }
+    }
+
+    /**
+     * Returns the ON DUPLICATE KEY UPDATE assignments of a table's upsert.
      *
      * <p>With {@code newerWins}, each column is updated only when the new row comes from another
      * partition or a later (or the same) offset. MySQL applies the assignments left to right and
      * later ones see earlier results, so {@code kafka_offset} and then {@code kafka_partition} go
      * last: the guard reads the stored position until every other column has been decided.
      */
-    static String upsertStatement(MySqlUpsertSink.Table table) {
-        StringJoiner names = new StringJoiner(", ");
-        StringJoiner marks = new StringJoiner(", ");
-        for (String column : table.columns) {
-            names.add(quote(column));
-            marks.add("?");
-        }
+    private static String assignments(MySqlUpsertSink.Table table) {
         List<String> updated = new ArrayList<>();
         for (String column : table.columns) {
             if (!Arrays.asList(table.keyColumns).contains(column)
@@ -100,8 +116,7 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
                     + (table.newerWins ? "IF(" + guard + ", " + value + ", " + quote(column) + ")"
                             : value));
         }
-        return "INSERT INTO " + quote(table.name) + " (" + names + ") VALUES (" + marks + ")"
-                + " ON DUPLICATE KEY UPDATE " + assignments;
+        return assignments.toString();
     }
 
     private static String quote(String name) {
@@ -257,7 +272,39 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
         }
     }
 
-    private static void executeBatch(Connection connection, String sql, List<Row> rows)
+    /**
+     * Upserts the rows with multi-row statements of text built by {@link SqlText}, or through a
+     * prepared statement when a value has no literal form there.
+     */
+    private static void executeBatch(Connection connection, Upsert upsert, List<Row> rows)
+            throws SQLException {
+        List<Object[]> values = new ArrayList<>(rows.size());
+        for (Row row : rows) {
+            Object[] fields = fields(row);
+            if (!SqlText.supports(fields)) {
+                executePrepared(connection, upsertText(upsert, rows.get(0).getArity()), rows);
+                return;
+            }
+            values.add(fields);
+        }
+        try (Statement statement = connection.createStatement()) {
+            statement.setEscapeProcessing(false);
+            StringBuilder sql = new StringBuilder();
+            for (Object[] fields : values) {
+                sql.append(sql.length() == 0 ? upsert.head : ", ");
+                SqlText.appendRow(sql, fields);
+                if (sql.length() >= MAX_STATEMENT_CHARS) {
+                    statement.executeUpdate(sql.append(upsert.tail).toString());
+                    sql.setLength(0);
+                }
+            }
+            if (sql.length() > 0) {
+                statement.executeUpdate(sql.append(upsert.tail).toString());
+            }
+        }
+    }
+
+    private static void executePrepared(Connection connection, String sql, List<Row> rows)
             throws SQLException {
         try (PreparedStatement statement = connection.prepareStatement(sql)) {
             for (Row row : rows) {
@@ -265,6 +312,39 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
                 statement.addBatch();
             }
             statement.executeBatch();
+        }
+    }
+
+    private static String upsertText(Upsert upsert, int arity) {
+        StringJoiner marks = new StringJoiner(", ", "(", ")");
+        for (int i = 0; i < arity; i++) {
+            marks.add("?");
+        }
+        return upsert.head + marks + upsert.tail;
+    }
+
+    private static Object[] fields(Row row) {
+        Object[] fields = new Object[row.getArity()];
+        for (int i = 0; i < fields.length; i++) {
+            fields[i] = row.getField(i);
+        }
+        return fields;
+    }
+
+    /** Upserts one row, as text when {@link SqlText} has a literal for each of its values. */
+    private static void executeOne(Statement statement, Connection connection, Upsert upsert,
+            Row row) throws SQLException {
+        Object[] fields = fields(row);
+        if (SqlText.supports(fields)) {
+            StringBuilder sql = new StringBuilder(upsert.head);
+            SqlText.appendRow(sql, fields);
+            statement.executeUpdate(sql.append(upsert.tail).toString());
+            return;
+        }
+        try (PreparedStatement prepared = connection.prepareStatement(
+                upsertText(upsert, fields.length))) {
+            bind(prepared, row);
+            prepared.executeUpdate();
         }
     }
 
@@ -280,11 +360,11 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
         List<Row> refused = new ArrayList<>();
         SQLException first = null;
         boolean sameError = true;
-        try (PreparedStatement statement = connection.prepareStatement(upsert)) {
+        try (Statement statement = connection.createStatement()) {
+            statement.setEscapeProcessing(false);
             for (Row row : profiles) {
-                bind(statement, row);
                 try {
-                    statement.executeUpdate();
+                    executeOne(statement, connection, upsert, row);
                 } catch (SQLException error) {
                     if (!SqlErrors.isContentError(error)) {
                         throw error;
