@@ -38,7 +38,7 @@ produce: ## send 1,000 profiles now (10% invalid)
 test: install ## run every test but the fault tests; end-to-end tests start the local stack
 	$(BIN)/python -m pytest -m "not faults"
 
-test-faults: install ## kill and stop services mid-stream, then reconcile (about 10 minutes)
+test-faults: install ## kill and stop services mid-stream, then reconcile (about 12 minutes)
 	$(BIN)/python -m pytest -m faults
 
 bench: install ## measure throughput, latency and memory against baselines; writes docs/benchmarks.md (about 1 hour)
