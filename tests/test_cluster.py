@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient, ConfigResource
+from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource
 
 from tests.conftest import wait_for_job_running
 from tests.faults import Production, assert_reconciled, kill_9
@@ -216,7 +216,7 @@ def test_job_on_external_flink_cluster(stack, tmp_path):
 
 
 def test_topic_on_external_kafka_takes_cluster_defaults(stack):
-    # The main stack's broker stands in for a cluster userstream did not start.
+    # The main stack's broker plays the part of a cluster that userstream did not start.
     config = dataclasses.replace(stack, topic=f"users-defaults-{secrets.token_hex(3)}",
                                  services=("mysql", "registry", "flink"))
     kafka.ensure_topic(config)
@@ -225,6 +225,11 @@ def test_topic_on_external_kafka_takes_cluster_defaults(stack):
         partitions = admin.list_topics(config.topic, timeout=10).topics[config.topic].partitions
         assert len(partitions) == config.topic_partitions
         assert {len(partition.replicas) for partition in partitions.values()} == {1}
+        # No topic-level override: the local-stack branch would set min.insync.replicas here.
+        resource = ConfigResource(ConfigResource.Type.TOPIC, config.topic)
+        entry = admin.describe_configs([resource])[resource].result(timeout=10)[
+            "min.insync.replicas"]
+        assert entry.source != ConfigSource.DYNAMIC_TOPIC_CONFIG.value
     finally:
         for future in admin.delete_topics([config.topic]).values():
             future.result(timeout=30)

@@ -34,7 +34,8 @@ def certificates(tmp_path_factory):
 
 
 def load(tmp_path, **env: str) -> Config:
-    return Config.load({"USERSTREAM_HOME": str(tmp_path), **env})
+    # The brokers are the user's own: the local ones listen on PLAINTEXT only.
+    return Config.load({"USERSTREAM_HOME": str(tmp_path), "USERSTREAM_SERVICES": "", **env})
 
 
 def test_plaintext_is_default(tmp_path):
@@ -91,8 +92,6 @@ def test_java_truststore_is_pem_file(tmp_path, certificates):
 @pytest.mark.parametrize("variable, value, message", [
     ("USERSTREAM_KAFKA_SECURITY_PROTOCOL", "TLS", "is not one of PLAINTEXT"),
     ("USERSTREAM_KAFKA_SASL_MECHANISM", "GSSAPI", "is not one of PLAIN"),
-    ("USERSTREAM_KAFKA_CA_FILE", "/nonexistent/ca.pem", "is not a file"),
-    ("USERSTREAM_MYSQL_CA_FILE", "/nonexistent/ca.pem", "is not a file"),
     ("USERSTREAM_REGISTRY_BASIC_AUTH_USER_INFO", "no-colon", "user:password"),
     ("USERSTREAM_MYSQL_VERIFY_IDENTITY", "maybe", "is not a boolean"),
 ])
@@ -100,6 +99,25 @@ def test_invalid_setting_is_named(tmp_path, variable, value, message):
     with pytest.raises(security.SecurityError, match=message) as raised:
         load(tmp_path, **{variable: value})
     assert variable in str(raised.value)
+
+
+@pytest.mark.parametrize("variable, build", [
+    ("USERSTREAM_KAFKA_CA_FILE", security.kafka_client_conf),
+    ("USERSTREAM_KAFKA_CA_FILE", security.kafka_java_properties),
+    ("USERSTREAM_REGISTRY_CA_FILE", security.registry_conf),
+    ("USERSTREAM_MYSQL_CA_FILE", security.mysql_ssl_options),
+    ("USERSTREAM_MYSQL_CA_FILE", security.mysql_jdbc_tls_parameters),
+])
+def test_missing_ca_file_named_by_client(tmp_path, variable, build):
+    config = load(tmp_path, **SASL, **{variable: "/nonexistent/ca.pem"})
+    with pytest.raises(security.SecurityError, match="is not a file") as raised:
+        build(config)
+    assert variable in str(raised.value)
+
+
+def test_local_brokers_reject_sasl(tmp_path):
+    with pytest.raises(security.SecurityError, match="listen on PLAINTEXT only"):
+        Config.load({"USERSTREAM_HOME": str(tmp_path), **SASL})
 
 
 def test_sasl_without_password_is_named(tmp_path):
@@ -119,6 +137,7 @@ def test_repr_leaves_out_secrets(tmp_path):
 def test_config_command_prints_no_values(monkeypatch, capsys):
     from userstream import cli
 
+    monkeypatch.setenv("USERSTREAM_SERVICES", "")
     monkeypatch.setenv("USERSTREAM_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.setenv("USERSTREAM_KAFKA_SASL_USERNAME", "alice")
     monkeypatch.setenv("USERSTREAM_KAFKA_SASL_PASSWORD", "kafka-secret")

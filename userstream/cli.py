@@ -301,7 +301,8 @@ def _positive(kind):
 
 
 CLUSTER_HELP = ("run 3 Kafka brokers (replication factor 3, min.insync.replicas 2) beside the "
-                "2 TaskManagers; kept for this USERSTREAM_HOME until `make clean`")
+                "2 TaskManagers; kept for this USERSTREAM_HOME until that folder is deleted "
+                "(`make clean` for the default one)")
 
 
 def _use_cluster_layout() -> Config:

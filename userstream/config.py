@@ -283,7 +283,11 @@ def read_layout(home: Path) -> dict:
     path = home / LAYOUT_FILE
     if not path.exists():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); delete it to return to one "
+                         "broker, or run `userstream up --cluster` to write it again") from None
 
 
 def store_cluster_layout(home: Path) -> None:

@@ -63,16 +63,27 @@ def check_settings(config: Config) -> None:
         raise SecurityError(
             f"USERSTREAM_KAFKA_SECURITY_PROTOCOL={config.kafka_security_protocol} needs "
             "USERSTREAM_KAFKA_SASL_USERNAME and USERSTREAM_KAFKA_SASL_PASSWORD; set both")
+    if "kafka" in config.services and config.kafka_security_protocol != "PLAINTEXT":
+        raise SecurityError(
+            f"USERSTREAM_KAFKA_SECURITY_PROTOCOL={config.kafka_security_protocol} does not fit "
+            "the local brokers, which listen on PLAINTEXT only; leave kafka out of "
+            "USERSTREAM_SERVICES to use your own brokers, or set it to PLAINTEXT")
     user_info = config.registry_basic_auth_user_info
     if user_info and ":" not in user_info:
         raise SecurityError("USERSTREAM_REGISTRY_BASIC_AUTH_USER_INFO must have the form "
                             "user:password")
-    for variable, path in (("USERSTREAM_KAFKA_CA_FILE", config.kafka_ca_file),
-                           ("USERSTREAM_REGISTRY_CA_FILE", config.registry_ca_file),
-                           ("USERSTREAM_MYSQL_CA_FILE", config.mysql_ca_file)):
-        if path and not Path(path).is_file():
-            raise SecurityError(f"{variable}={path} is not a file; set it to the PEM file of "
-                                "the CA certificate(s), or unset it")
+
+
+def ca_file(variable: str, path: str) -> str:
+    """Return the CA file a client is about to use, or raise SecurityError naming the variable.
+
+    Checked here rather than when settings load, so that `down` and `status` still run when a
+    CA file has moved.
+    """
+    if not Path(path).is_file():
+        raise SecurityError(f"{variable}={path} is not a file; set it to the PEM file of the CA "
+                            "certificate(s), or unset it")
+    return path
 
 
 def parse_bool(variable: str, value: str) -> bool:
@@ -96,7 +107,7 @@ def kafka_client_conf(config: Config) -> dict:
         conf["sasl.username"] = config.kafka_sasl_username
         conf["sasl.password"] = config.kafka_sasl_password
     if uses_tls(config) and config.kafka_ca_file:
-        conf["ssl.ca.location"] = config.kafka_ca_file
+        conf["ssl.ca.location"] = ca_file("USERSTREAM_KAFKA_CA_FILE", config.kafka_ca_file)
     conf["error_cb"] = KafkaErrorLog()
     return conf
 
@@ -117,7 +128,8 @@ def kafka_java_properties(config: Config) -> dict[str, str]:
     if uses_tls(config) and config.kafka_ca_file:
         # The PEM truststore type reads the CA file directly (Kafka clients 2.7 and later).
         properties["ssl.truststore.type"] = "PEM"
-        properties["ssl.truststore.location"] = str(Path(config.kafka_ca_file).resolve())
+        properties["ssl.truststore.location"] = str(
+            Path(ca_file("USERSTREAM_KAFKA_CA_FILE", config.kafka_ca_file)).resolve())
     return properties
 
 
@@ -132,7 +144,7 @@ def registry_conf(config: Config) -> dict:
     if config.registry_basic_auth_user_info:
         conf["basic.auth.user.info"] = config.registry_basic_auth_user_info
     if config.registry_ca_file:
-        conf["ssl.ca.location"] = config.registry_ca_file
+        conf["ssl.ca.location"] = ca_file("USERSTREAM_REGISTRY_CA_FILE", config.registry_ca_file)
     return conf
 
 
@@ -144,7 +156,9 @@ def mysql_ssl_options(config: Config) -> dict:
     """
     if not config.mysql_ca_file:
         return {"ssl_disabled": True}
-    return {"ssl_disabled": False, "ssl_ca": config.mysql_ca_file, "ssl_verify_cert": True,
+    return {"ssl_disabled": False,
+            "ssl_ca": ca_file("USERSTREAM_MYSQL_CA_FILE", config.mysql_ca_file),
+            "ssl_verify_cert": True,
             "ssl_verify_identity": config.mysql_verify_identity}
 
 
@@ -170,12 +184,13 @@ def mysql_truststore(config: Config) -> Path:
 
     The file name carries a digest of the PEM file, so a changed CA file gets a new truststore.
     """
-    pem = Path(config.mysql_ca_file).read_text(encoding="ascii")
+    pem = Path(ca_file("USERSTREAM_MYSQL_CA_FILE", config.mysql_ca_file)).read_text(
+        encoding="utf-8", errors="replace")
     certificates = _PEM_CERTIFICATE.findall(pem)
     if not certificates:
         raise SecurityError(f"USERSTREAM_MYSQL_CA_FILE={config.mysql_ca_file} contains no PEM "
                             "certificate (-----BEGIN CERTIFICATE-----)")
-    digest = hashlib.sha256(pem.encode("ascii")).hexdigest()[:16]
+    digest = hashlib.sha256(pem.encode("utf-8")).hexdigest()[:16]
     truststore = config.path("tls", f"mysql-truststore-{digest}.p12")
     if truststore.exists():
         return truststore

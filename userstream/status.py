@@ -106,7 +106,9 @@ def render(status: dict) -> str:
     """Format the status for a terminal."""
     job, topic, db = status["job"], status["topic"], status["mysql"]
     lines = [f"job      {job['name']}: {job['state']}"
-             + (f" ({job['id']}, parallelism {job['parallelism']})" if job["id"] else "")
+             + (f" ({job['id']}" + (f", parallelism {job['parallelism']}"
+                                       if job["parallelism"] else "") + ")"
+                if job["id"] else "")
              + f"  web UI {job['web_ui']}"]
     if "error" in topic:
         lines.append(f"topic    {topic['name']}: unavailable ({topic['error']})")

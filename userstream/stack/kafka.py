@@ -198,13 +198,9 @@ def ensure_topic(config: Config) -> None:
             "or set USERSTREAM_KAFKA_BOOTSTRAP to a reachable broker"
         ) from error
     if config.topic in topics:
-        partitions = len(topics[config.topic].partitions)
-        if partitions < config.job_parallelism:
-            log.warning("topic %s has %s partitions for a job parallelism of %s: %s source "
-                        "subtask(s) will idle; add partitions or lower "
-                        "USERSTREAM_JOB_PARALLELISM", config.topic, partitions,
-                        config.job_parallelism, config.job_parallelism - partitions)
+        _warn_idle_subtasks(config, len(topics[config.topic].partitions))
         return
+    _warn_idle_subtasks(config, config.topic_partitions)
     if "kafka" in config.services:
         factor, min_insync = replication(config)
         topic = NewTopic(config.topic, num_partitions=config.topic_partitions,
@@ -222,14 +218,31 @@ def ensure_topic(config: Config) -> None:
                  "min.insync.replicas %s", name, config.topic_partitions, factor, min_insync)
 
 
+def _warn_idle_subtasks(config: Config, partitions: int) -> None:
+    if partitions < config.job_parallelism:
+        log.warning("topic %s has %s partitions for a job parallelism of %s: %s source "
+                    "subtask(s) will idle; add partitions or lower USERSTREAM_JOB_PARALLELISM",
+                    config.topic, partitions, config.job_parallelism,
+                    config.job_parallelism - partitions)
+
+
 def stop(config: Config) -> None:
     """Stop every local broker, also those of an earlier run with more of them."""
     names = {path.stem for path in config.path("run").glob(f"{NAME}*.pid")}
     names |= {broker.name for broker in brokers(config)}
     # All at once: a broker stopped after the others would wait for a controller majority.
-    stopping = [threading.Thread(target=process.stop, args=(config, name),
-                                 kwargs={"timeout_s": 60}) for name in sorted(names)]
+    errors: list[BaseException] = []
+
+    def stop_one(name: str) -> None:
+        try:
+            process.stop(config, name, timeout_s=60)
+        except Exception as error:  # re-raised below, after every broker was asked to stop
+            errors.append(error)
+
+    stopping = [threading.Thread(target=stop_one, args=(name,)) for name in sorted(names)]
     for thread in stopping:
         thread.start()
     for thread in stopping:
         thread.join()
+    if errors:
+        raise errors[0]
