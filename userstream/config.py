@@ -57,7 +57,7 @@ SETTINGS = (
             "parallelism of the job; match it to the topic's partitions"),
     Setting("checkpoint_interval_ms", "USERSTREAM_CHECKPOINT_INTERVAL_MS", "5000",
             "Flink checkpoint interval in milliseconds; offsets are committed on checkpoints"),
-    Setting("sink_flush_interval_ms", "USERSTREAM_SINK_FLUSH_INTERVAL_MS", "500",
+    Setting("sink_flush_interval_ms", "USERSTREAM_SINK_FLUSH_INTERVAL_MS", "200",
             "longest time in milliseconds a row waits in the sink's buffer"),
     Setting("sink_batch_rows", "USERSTREAM_SINK_BATCH_ROWS", "1000",
             "rows per JDBC batch"),
