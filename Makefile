@@ -41,7 +41,7 @@ test: install ## run every test but the fault tests; end-to-end tests start the 
 test-faults: install ## kill and stop services mid-stream, then reconcile (about 12 minutes)
 	$(BIN)/python -m pytest -m faults
 
-bench: install ## measure throughput, latency and memory against baselines; writes docs/benchmarks.md (about 1 hour)
+bench: install ## measure throughput, latency and memory against baselines; writes docs/benchmarks.md (about 15 minutes)
 	$(BIN)/python -m benchmarks.bench
 
 test-unit: $(BIN)/userstream ## run the tests that need no services

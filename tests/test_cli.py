@@ -126,3 +126,15 @@ def test_taken_port_names_setting():
             process.require_free_port("127.0.0.1", port, "USERSTREAM_KAFKA_BOOTSTRAP")
     assert str(port) in str(raised.value)
     assert "USERSTREAM_KAFKA_BOOTSTRAP" in str(raised.value)
+
+
+def test_status_names_password_setting_when_refused():
+    from userstream import status
+
+    text = status.render({
+        "job": {"name": "userstream-profiles", "state": "RUNNING", "id": "abc",
+                "web_ui": "http://127.0.0.1:8081", "parallelism": 2},
+        "topic": {"name": "users", "error": "unreachable"},
+        "mysql": {"error": "1045 (28000): Access denied for user 'userstream'@'localhost'"},
+    })
+    assert "USERSTREAM_MYSQL_PASSWORD" in text

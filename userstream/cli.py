@@ -331,7 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("install", help="install missing tools and resolve jars"
                         ).set_defaults(func=cmd_install)
     up = commands.add_parser("up", help="start the local stack and submit the job")
-    up.add_argument("--no-job", action="store_true", help="start the services only")
+    up.add_argument("--no-job", action="store_true",
+                    help="start the services, apply migrations, create the topic and register "
+                    "the contract, but submit no job")
     up.add_argument("--cluster", action="store_true", help=CLUSTER_HELP)
     up.set_defaults(func=cmd_up)
     commands.add_parser("down", help="stop everything `up` started").set_defaults(func=cmd_down)
@@ -367,8 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="up, produce on the default schedule, live status; "
                               "Ctrl-C stops everything")
-    run.add_argument("--batch-size", type=_positive(int), default=1000)
-    run.add_argument("--seed", type=int)
+    run.add_argument("--batch-size", type=_positive(int), default=1000,
+                     help="messages per scheduled batch (default 1000)")
+    run.add_argument("--seed", type=int, help="seed for reproducible profiles")
     run.add_argument("--cluster", action="store_true", help=CLUSTER_HELP)
     run.set_defaults(func=cmd_run)
 

@@ -121,6 +121,10 @@ def render(status: dict) -> str:
                          f"up): {', '.join(map(str, topic['under_replicated']))}")
     if "error" in db:
         lines.append(f"mysql    unavailable ({db['error']})")
+        if db["error"].startswith("1045"):
+            lines.append("hint     MySQL refused the sign-in: check USERSTREAM_MYSQL_USER and "
+                         "USERSTREAM_MYSQL_PASSWORD, or the password in "
+                         "$USERSTREAM_HOME/secrets.json of the stack you started")
     else:
         lines.append(f"mysql    users: {db['users']} rows, user_rejects: {db['rejects']} rows")
         for reason, count in db["rejects_by_reason"].items():
