@@ -22,6 +22,8 @@ from typing import Callable
 
 from fastavro.read import LOGICAL_READERS
 
+from userstream.generated import GeneratedNames
+
 # A function of (message, position of the Avro body) that returns the record.
 RecordReader = Callable[[bytes, int], dict]
 
@@ -76,31 +78,20 @@ def _read_end(data: bytes, pos: int) -> tuple[int, int]:
     return start, start + size
 
 
-class _ReaderSource:
+class _ReaderSource(GeneratedNames):
     """Python source of one record reader, built statement by statement, and its names."""
 
     def __init__(self, named_schemas: dict):
-        self.names: dict = {
+        super().__init__({
             "_ZIGZAG": _ZIGZAG, "_ONE_BYTE_END": _ONE_BYTE_END, "_BOOLEANS": _BOOLEANS,
             "_read_long": _read_long, "_read_end": _read_end,
             "_unpack_float": struct.Struct("<f").unpack_from,
             "_unpack_double": struct.Struct("<d").unpack_from,
             "DeferToFastavro": DeferToFastavro,
-        }
+        })
         self.lines: list[str] = []
         self.named_schemas = named_schemas
         self.records_in_progress: set[str] = set()
-        self._count = 0
-
-    def constant(self, value) -> str:
-        self._count += 1
-        name = f"_constant{self._count}"
-        self.names[name] = value
-        return name
-
-    def local(self) -> str:
-        self._count += 1
-        return f"_local{self._count}"
 
     def line(self, depth: int, text: str) -> None:
         self.lines.append("    " * depth + text)

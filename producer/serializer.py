@@ -8,6 +8,8 @@ from typing import Callable
 import fastavro
 from fastavro.write import LOGICAL_WRITERS
 
+from userstream.generated import GeneratedNames
+
 MAGIC_BYTE = 0
 MAX_SCHEMA_ID = 2**31 - 1  # registry ids are signed 32-bit integers
 _INT_RANGE = (-(2**31), 2**31 - 1)
@@ -60,24 +62,13 @@ def _union_long(number: int) -> bytes:
     return _long(number)
 
 
-class _WriterSource:
+class _WriterSource(GeneratedNames):
     """Python source of one record writer, built field by field, and the names it refers to."""
 
     def __init__(self):
-        self.names: dict = {"_SMALL": _SMALL, "_long": _long, "_zigzag_varint": _zigzag_varint,
-                            "_union_int": _union_int, "_union_long": _union_long}
+        super().__init__({"_SMALL": _SMALL, "_long": _long, "_zigzag_varint": _zigzag_varint,
+                          "_union_int": _union_int, "_union_long": _union_long})
         self.parts: list[str] = []
-        self._count = 0
-
-    def constant(self, value) -> str:
-        self._count += 1
-        name = f"_constant{self._count}"
-        self.names[name] = value
-        return name
-
-    def local(self) -> str:
-        self._count += 1
-        return f"_local{self._count}"
 
     def sized(self, data: str) -> str:
         """Return the expressions of `data` (bytes) preceded by its length."""
