@@ -79,7 +79,7 @@ class ProfilePublisher:
         })
 
     def check_connection(self, timeout_s: float = 10.0) -> None:
-        """Raise KafkaException naming the setting to fix unless the brokers answer.
+        """Raise KafkaException naming the setting to fix unless the brokers return metadata.
 
         A failed sign-in or TLS handshake would otherwise surface only when every queued
         message times out, after message.timeout.ms.
