@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -13,6 +14,7 @@ from userstream.stack import mysql, process
 log = logging.getLogger(__name__)
 EXTENSION_MODULE = PROJECT_ROOT / "flink_job" / "jvm"
 REGISTRY_MODULE = PROJECT_ROOT / "stack" / "registry"
+STACK_POM = PROJECT_ROOT / "stack" / "pom.xml"
 
 
 def _apt_install(packages: list[str], why: str) -> None:
@@ -50,9 +52,20 @@ def ensure_jars(config: Config) -> None:
     """Resolve the Kafka broker, connector jars, the job's own jar and the registry."""
     lib = config.path("lib")
     kafka_missing = "kafka" in config.services and not lib.joinpath("kafka").is_dir()
-    if kafka_missing or not lib.joinpath("flink").is_dir():
-        _maven(PROJECT_ROOT / "stack" / "pom.xml", "Kafka and Flink connector jars",
-               f"-Dstack.lib={lib}")
+    # The stamp records which stack/pom.xml the jars came from, so an edited pom replaces
+    # them instead of leaving the jars of the old one on the class path. Jars prebuilt
+    # without Maven at hand (the container image) are kept as they are.
+    stamp = lib / "stack-pom.sha256"
+    wanted = hashlib.sha256(STACK_POM.read_bytes()).hexdigest()
+    stale = (shutil.which("mvn") is not None
+             and (not stamp.exists() or stamp.read_text().strip() != wanted))
+    if kafka_missing or not lib.joinpath("flink").is_dir() or stale:
+        for folder in ("kafka", "flink"):
+            shutil.rmtree(lib / folder, ignore_errors=True)
+        _maven(STACK_POM, "Kafka and Flink connector jars", f"-Dstack.lib={lib}")
+    if stale:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(wanted + "\n")
     extension = lib / "userstream-flink.jar"
     # A prebuilt jar (as in the container image, which has no Maven) is kept as it is.
     outdated = (shutil.which("mvn") is not None and extension.exists()
