@@ -128,6 +128,29 @@ def test_taken_port_names_setting():
     assert "USERSTREAM_KAFKA_BOOTSTRAP" in str(raised.value)
 
 
+def test_port_held_by_connection_taken():
+    """A port that is the local end of an open connection cannot be bound by a server,
+    though nothing listens on it."""
+    with socket.socket() as server, socket.socket() as client:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        client.bind(("127.0.0.1", 0))
+        client.connect(server.getsockname())
+        held = client.getsockname()[1]
+        assert not process.port_open("127.0.0.1", held)
+        with pytest.raises(process.StackError) as raised:
+            process.require_free_port("127.0.0.1", held, "USERSTREAM_MYSQL_PORT")
+    assert f"port {held} on 127.0.0.1 is already in use" in str(raised.value)
+    assert "USERSTREAM_MYSQL_PORT" in str(raised.value)
+
+
+def test_free_port_passes():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process.require_free_port("127.0.0.1", port, "USERSTREAM_MYSQL_PORT")
+
+
 def test_status_names_password_setting_when_refused():
     from userstream import status
 

@@ -28,19 +28,21 @@ from userstream.stack import flink, install, kafka, lifecycle, mysql, process
 
 pytestmark = pytest.mark.stack
 
-# Ports of the multi-node stack: brokers on 39092, 39094, 39096 (controllers one above each).
+# Ports of the multi-node stack: brokers on 29192, 29194, 29196 (controllers one above each).
+# All fixed ports of the tests are below 32768, where Linux's range for connections' local
+# ports starts; a port inside it may be the local end of some connection when a broker binds it.
 CLUSTER_PORTS = {
-    "USERSTREAM_KAFKA_BOOTSTRAP": "127.0.0.1:39092",
-    "USERSTREAM_KAFKA_CONTROLLER_PORT": "39093",
-    "USERSTREAM_REGISTRY_URL": "http://127.0.0.1:38085/apis/ccompat/v7",
-    "USERSTREAM_FLINK_URL": "http://127.0.0.1:38081",
-    "USERSTREAM_FLINK_RPC_PORT": "36123",
-    "USERSTREAM_MYSQL_PORT": "33306",
+    "USERSTREAM_KAFKA_BOOTSTRAP": "127.0.0.1:29192",
+    "USERSTREAM_KAFKA_CONTROLLER_PORT": "29193",
+    "USERSTREAM_REGISTRY_URL": "http://127.0.0.1:28185/apis/ccompat/v7",
+    "USERSTREAM_FLINK_URL": "http://127.0.0.1:28181",
+    "USERSTREAM_FLINK_RPC_PORT": "26223",
+    "USERSTREAM_MYSQL_PORT": "23406",
     "USERSTREAM_KAFKA_HEAP": "384m",
 }
 # The stand-in for a user's own Flink cluster.
-OTHER_FLINK_REST_PORT = 48081
-OTHER_FLINK_RPC_PORT = 46123
+OTHER_FLINK_REST_PORT = 28281
+OTHER_FLINK_RPC_PORT = 26323
 
 
 def userstream(env: dict, *args: str, timeout_s: float = 540) -> str:

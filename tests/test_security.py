@@ -25,7 +25,7 @@ from userstream.config import Config
 SASL = {"USERSTREAM_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
         "USERSTREAM_KAFKA_SASL_USERNAME": "alice",
         "USERSTREAM_KAFKA_SASL_PASSWORD": 'pa"ss\\word'}
-STAND_IN_PORT = 51443
+STAND_IN_PORT = 25443
 
 
 @pytest.fixture(scope="module")

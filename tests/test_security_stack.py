@@ -1,7 +1,7 @@
 """The clients against servers that require TLS and credentials.
 
 A Kafka broker with a SASL_SSL listener (SCRAM-SHA-256 and PLAIN), MariaDB with users created
-REQUIRE SSL, and a plain-HTTP schema registry run on 127.0.0.1 on 51xxx ports. They share a
+REQUIRE SSL, and a plain-HTTP schema registry run on 127.0.0.1 on 25xxx ports. They share a
 home of their own and use certificates from a CA the test makes. They are stopped at the end of the
 module. The registry's basic auth and TLS are not exercised here, because the local Apicurio
 signs users in only through an identity server (tests/test_security.py checks the client
@@ -27,11 +27,13 @@ from userstream.stack import kafka, mysql, process, registry
 
 pytestmark = pytest.mark.stack
 
-KAFKA_PORT = 51092
-KAFKA_INTERNAL_PORT = 51094
-KAFKA_CONTROLLER_PORT = 51093
-MYSQL_PORT = 51306
-REGISTRY_PORT = 51085
+# Below 32768, the start of the range Linux picks connections' local ports from, so no
+# connection of another test can hold one of these ports when a server binds it.
+KAFKA_PORT = 25092
+KAFKA_INTERNAL_PORT = 25094
+KAFKA_CONTROLLER_PORT = 25093
+MYSQL_PORT = 25306
+REGISTRY_PORT = 25085
 KAFKA_USER = "alice"
 KAFKA_PASSWORD = secrets.token_urlsafe(12)
 MESSAGES = 300

@@ -96,11 +96,34 @@ def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
 
 
 def require_free_port(host: str, port: int, setting: str) -> None:
-    if port_open(host, port):
-        raise StackError(
-            f"port {port} on {host} is already in use by another process; stop that process "
-            f"or choose another port with {setting}"
-        )
+    """Raise StackError unless a server could bind `host:port` now.
+
+    The check binds the port as the servers do (SO_REUSEADDR, which Java and MariaDB set),
+    so it also catches a port held as the local end of some other connection, which a
+    connection attempt would not notice.
+    """
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            return
+        except OSError as failure:
+            reason = failure.strerror or str(failure)
+    low, high = _ephemeral_range()
+    hint = (f"; ports {low} to {high} are the range this machine picks connections' local "
+            "ports from, so a port outside it is a safer choice" if low <= port <= high else "")
+    raise StackError(
+        f"port {port} on {host} is already in use ({reason}); stop the process that holds it "
+        f"or choose another port with {setting}{hint}"
+    )
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def wait_until(ready: Callable[[], bool], what: str, timeout_s: float, log_path: Path,
