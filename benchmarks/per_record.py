@@ -2,7 +2,7 @@
 
 The messages are generated and encoded as the producer sends them (seeded, a share broken on
 purpose with every kind), and pass through the job's own code: MessageValidator.decode with
-a WriterSchemaCache, MessageValidator.check, then rows.profile_row or rows.reject_row.
+a WriterSchemaCache, MessageValidator.check, then rows.profile_line or rows.reject_line.
 --fastavro-only decodes every message with fastavro instead of the compiled reader. The
 cache returns schemas from its own dictionary after the first message, as in the job. Its
 registry lookup is replaced by the local contract, so no registry is needed.
@@ -33,7 +33,7 @@ STEPS = ("decode", "validate", "row")
 STEP_NAMES = {
     "decode": "decode: framing, schema id cache, Avro body",
     "validate": "validate and normalise against the contract",
-    "row": "build the row: profile JSON or reject columns",
+    "row": "build the line: profile or reject JSON",
 }
 
 
@@ -91,10 +91,10 @@ def run_once(contract: Contract, pairs: list, fastavro_only: bool = False) -> di
     started = time.process_time()
     for offset, ((key, value), outcome) in enumerate(zip(pairs, outcomes)):
         if isinstance(outcome, Rejection):
-            rows.reject_row("users", 0, offset, key, value, outcome.schema_id, outcome.user_id,
-                            outcome.codes(), outcome.reasons_json())
+            rows.reject_line("users", 0, offset, key, value, outcome.schema_id, outcome.user_id,
+                             outcome.codes(), outcome.reasons_json())
         else:
-            rows.profile_row(outcome.values, 0, offset, outcome.schema_id)
+            rows.profile_line(outcome.values, 0, offset, outcome.schema_id)
     seconds["row"] = time.process_time() - started
     return seconds
 

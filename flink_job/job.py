@@ -1,8 +1,8 @@
 """The userstream Flink job: Kafka profiles in, validated rows and rejects out to MySQL.
 
-The job reads every message of the topic with its raw key, value and position. It decodes
-each one with its writer schema from the registry, then checks and normalises it against the
-contract (flink_job.validation). Valid profiles are upserted into `users` by user_id. Every
+The job reads every message of the topic with its raw key, value and position, in batches of
+consecutive messages. It decodes each one with its writer schema from the registry, then
+checks and normalises it against the contract (flink_job.validation). Valid profiles are upserted into `users` by user_id. Every
 other message goes to `user_rejects`, keyed by topic, partition and offset.
 
 Offsets are committed only on completed checkpoints, and both MySQL sinks flush on every
@@ -20,6 +20,7 @@ import logging
 from pyflink.common import Configuration, WatermarkStrategy
 from pyflink.datastream import (
     CheckpointingMode,
+    DataStream,
     ProcessFunction,
     StreamExecutionEnvironment,
 )
@@ -35,6 +36,8 @@ from userstream.config import Config
 from userstream.contract import Contract, load_contract
 
 log = logging.getLogger(__name__)
+# A batch is also emitted once it holds this many bytes of messages.
+BATCH_BYTES = 4 << 20
 
 class ValidateProfiles(ProcessFunction):
     """Decode and check each message; emit a valid profile or a reject for each."""
@@ -61,11 +64,13 @@ class ValidateProfiles(ProcessFunction):
             parse_contract(self._contract_schema), WriterSchemaCache(self._registry_conf)
         )
 
-    def process_element(self, message, ctx):
-        key, value, topic, partition, offset = (message[0], message[1], message[2], message[3],
-                                                message[4])
-        key = bytes(key) if key is not None else None
-        value = bytes(value) if value is not None else None
+    def process_element(self, batch, ctx):
+        if not isinstance(batch, bytes):
+            batch = bytes(batch)
+        yield "\n".join([self._outcome(*message) for message in rows.messages(batch)])
+
+    def _outcome(self, topic, partition, offset, key, value) -> str:
+        """Return the line of one message: its profile, or its reject with the reasons."""
         try:
             outcome = self._validator.validate(key, value)
         except Exception as error:  # no message may fail the job; it becomes a reject
@@ -75,10 +80,9 @@ class ValidateProfiles(ProcessFunction):
                                         f"validation raised {type(error).__name__}; report it "
                                         "with this message's position"),))
         if isinstance(outcome, ValidProfile):
-            yield rows.profile_row(outcome.values, partition, offset, outcome.schema_id)
-            return
-        yield rows.reject_row(topic, partition, offset, key, value, outcome.schema_id,
-                              outcome.user_id, outcome.codes(), outcome.reasons_json())
+            return rows.profile_line(outcome.values, partition, offset, outcome.schema_id)
+        return rows.reject_line(topic, partition, offset, key, value, outcome.schema_id,
+                                outcome.user_id, outcome.codes(), outcome.reasons_json())
 
 
 def kafka_source(config: Config) -> KafkaSource:
@@ -159,10 +163,17 @@ def build(env: StreamExecutionEnvironment, config: Config) -> None:
         type_info=rows.MESSAGE_TYPE,
     ).uid("kafka-source")
 
-    # Decode, validate and normalise. The function is chained to the source, so a message
+    # Consecutive messages travel as one batch, so the Python stage is called once per batch.
+    batches = DataStream(messages._j_data_stream.transform(
+        "Batch messages", rows.MESSAGE_TYPE.get_java_type_info(),
+        get_gateway().jvm.io.userstream.flink.MessageBatcher(
+            config.batch_messages, BATCH_BYTES, config.batch_linger_ms),
+    )).uid("batch")
+
+    # Decode, validate and normalise. The stages are chained to the source, so a message
     # passes from Kafka to the sink without being serialized between tasks.
     outcomes = (
-        messages.process(ValidateProfiles(security.registry_conf(config), contract.schema),
+        batches.process(ValidateProfiles(security.registry_conf(config), contract.schema),
                          output_type=rows.OUTPUT_TYPE)
         .name("Decode, validate, normalise")
         .uid("validate")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import struct
 from decimal import Decimal
 
-from pyflink.common import Row, Types
+from pyflink.common import Types
 
 from userstream.contract import Contract
 
@@ -15,11 +17,10 @@ from userstream.contract import Contract
 # the exact digits arrive unchanged.
 SOURCE_COLUMNS = ("kafka_partition", "kafka_offset", "schema_id")
 
-MESSAGE_TYPE = Types.ROW_NAMED(
-    ["message_key", "message_value", "topic", "kafka_partition", "kafka_offset", "kafka_timestamp"],
-    [Types.PRIMITIVE_ARRAY(Types.BYTE()), Types.PRIMITIVE_ARRAY(Types.BYTE()), Types.STRING(),
-     Types.INT(), Types.LONG(), Types.LONG()],
-)
+# What the source emits for each Kafka record: one byte array of its position, raw key and raw
+# value (io.userstream.flink.KafkaMessageDeserializer), joined into batches of consecutive
+# records (io.userstream.flink.MessageBatcher). `messages` reads a batch.
+MESSAGE_TYPE = Types.PRIMITIVE_ARRAY(Types.BYTE())
 
 REJECT_COLUMNS = (
     "topic", "kafka_partition", "kafka_offset", "message_key", "message_value", "schema_id",
@@ -27,20 +28,57 @@ REJECT_COLUMNS = (
 )
 REJECT_KEY = ("topic", "kafka_partition", "kafka_offset")
 
+# What the Python stage emits for a batch: one line per message, in the batch's order. A valid
+# profile is a JSON array (its fields in contract order, then partition, offset and schema id);
+# a rejected message is REJECT_MARK and a JSON array of REJECT_COLUMNS, with key and value in
+# base64. JSON escapes every control character inside strings, so a line holds no newline.
+# io.userstream.flink.PackedRow reads the lines in the sink. One string per batch converts far
+# faster than a row of 52 fields per message.
+OUTPUT_TYPE = Types.STRING()
+REJECT_MARK = "R"
 
-# What the Python stage emits: a valid profile, or a rejected message. A profile crosses into
-# the JVM as one JSON array in `profile` (its fields in contract order, then partition, offset
-# and schema id), because one string converts far faster than 52 separate fields;
-# io.userstream.flink.PackedRow unpacks it in the sink. A reject leaves `profile` empty and
-# fills the rejects table's columns. One row type serves both, so no record is converted with
-# another record type's field converters.
-OUTPUT_TYPE = Types.ROW_NAMED(
-    ["profile", *REJECT_COLUMNS],
-    [Types.STRING(), Types.STRING(), Types.INT(), Types.LONG(), Types.PRIMITIVE_ARRAY(Types.BYTE()),
-     Types.PRIMITIVE_ARRAY(Types.BYTE()), Types.INT(), Types.INT(), Types.STRING(),
-     Types.STRING()],
-)
-_NO_REJECT = (None,) * len(REJECT_COLUMNS)
+_HEAD = struct.Struct(">iqh")
+_LENGTH = struct.Struct(">i")
+
+
+def messages(batch: bytes):
+    """Yield (topic, partition, offset, key, value) for each message of a batch."""
+    topics = {}
+    position = 0
+    size = len(batch)
+    head, length = _HEAD.unpack_from, _LENGTH.unpack_from
+    while position < size:
+        partition, offset, topic_length = head(batch, position)
+        position += 14
+        raw_topic = batch[position:position + topic_length]
+        topic = topics.get(raw_topic)
+        if topic is None:
+            topic = topics[raw_topic] = raw_topic.decode()
+        position += topic_length
+        (key_length,) = length(batch, position)
+        position += 4
+        key = None
+        if key_length >= 0:
+            key = batch[position:position + key_length]
+            position += key_length
+        (value_length,) = length(batch, position)
+        position += 4
+        value = None
+        if value_length >= 0:
+            value = batch[position:position + value_length]
+            position += value_length
+        yield topic, partition, offset, key, value
+
+
+def envelope(topic: str, partition: int, offset: int, key: bytes | None,
+             value: bytes | None) -> bytes:
+    """Return one message as KafkaMessageDeserializer lays it out; batches are these joined."""
+    raw_topic = topic.encode()
+    parts = [_HEAD.pack(partition, offset, len(raw_topic)), raw_topic]
+    for part in (key, value):
+        parts.append(_LENGTH.pack(-1 if part is None else len(part)))
+        parts.append(part or b"")
+    return b"".join(parts)
 
 
 def to_text(value):
@@ -69,13 +107,20 @@ def _not_json(value):
 _PROFILE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_not_json)
 
 
-def profile_row(values: tuple, partition: int, offset: int, schema_id: int) -> Row:
-    return Row(_PROFILE_JSON.encode([*values, partition, offset, schema_id]), *_NO_REJECT)
+def profile_line(values: tuple, partition: int, offset: int, schema_id: int) -> str:
+    return _PROFILE_JSON.encode([*values, partition, offset, schema_id])
 
 
-def reject_row(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
-               schema_id: int | None, user_id: int | None, codes: str, reasons: str) -> Row:
-    return Row(None, topic, partition, offset, key, value, schema_id, user_id, codes, reasons)
+def reject_line(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+                schema_id: int | None, user_id: int | None, codes: str, reasons: str) -> str:
+    return REJECT_MARK + _PROFILE_JSON.encode([
+        topic, partition, offset, _base64(key), _base64(value), schema_id, user_id, codes,
+        reasons,
+    ])
+
+
+def _base64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
 
 
 def profile_columns(contract: Contract) -> list[str]:

@@ -57,6 +57,10 @@ SETTINGS = (
             "parallelism of the job; match it to the topic's partitions"),
     Setting("checkpoint_interval_ms", "USERSTREAM_CHECKPOINT_INTERVAL_MS", "5000",
             "Flink checkpoint interval in milliseconds; offsets are committed on checkpoints"),
+    Setting("batch_messages", "USERSTREAM_BATCH_MESSAGES", "500",
+            "maximum number of messages the job passes to its Python stage in one call"),
+    Setting("batch_linger_ms", "USERSTREAM_BATCH_LINGER_MS", "10",
+            "longest time in milliseconds a message waits for its batch to fill"),
     Setting("sink_flush_interval_ms", "USERSTREAM_SINK_FLUSH_INTERVAL_MS", "200",
             "longest time in milliseconds a row waits in the sink's buffer"),
     Setting("sink_batch_rows", "USERSTREAM_SINK_BATCH_ROWS", "1000",
@@ -130,6 +134,8 @@ class Config:
     job_name: str
     job_parallelism: int
     checkpoint_interval_ms: int
+    batch_messages: int
+    batch_linger_ms: int
     sink_flush_interval_ms: int
     sink_batch_rows: int
     sink_retry_timeout_ms: int
@@ -179,6 +185,10 @@ class Config:
         if values["kafka_brokers"] < 1:
             raise ValueError(f"USERSTREAM_KAFKA_BROKERS={values['kafka_brokers']} must be 1 or "
                              "more")
+        if values["batch_messages"] < 1 or values["batch_linger_ms"] < 0:
+            raise ValueError(
+                f"USERSTREAM_BATCH_MESSAGES={values['batch_messages']} must be 1 or more and "
+                f"USERSTREAM_BATCH_LINGER_MS={values['batch_linger_ms']} 0 or more")
         if "kafka" in values["services"] and "," not in values["kafka_bootstrap"]:
             # Clients list every local broker, so they connect while any one of them is down.
             values["kafka_bootstrap"] = ",".join(

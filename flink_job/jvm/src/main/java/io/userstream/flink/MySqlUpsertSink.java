@@ -6,16 +6,15 @@ import java.io.Serializable;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
-import org.apache.flink.types.Row;
 
 /**
  * Upserts rows into one MySQL or MariaDB table, batched, with a time-based flush and a flush on
  * every checkpoint.
  *
- * <p>Each input row is a profile or a rejected message: a profile is a
- * JSON array in field 0 (see {@link PackedRow}) for the table, and a reject leaves field 0 null
- * and carries the rejects table's columns in the fields after it. Both kinds of one flush are
- * written in one transaction. Fields are bound as strings, numbers or bytes, so dates,
+ * <p>Each input is the Python stage's result for one batch of messages: one line per message,
+ * either a profile, a JSON array of the table's columns, or a rejected message, {@code R}
+ * followed by a JSON array of the rejects table's columns with key and value in base64 (see
+ * {@link PackedRow}). Both kinds of one flush are written in one transaction. Fields are bound as strings, numbers or bytes, so dates,
  * timestamps and decimals reach the server as the text the job wrote and are converted there,
  * with no JDBC time-zone or binary-scale conversion in between.
  *
@@ -30,7 +29,7 @@ import org.apache.flink.types.Row;
  * are retried with exponential backoff for up to {@link Settings#retryTimeoutMillis} before the
  * writer fails and Flink's restart strategy takes over. {@link SqlErrors} classifies the errors.
  */
-public class MySqlUpsertSink implements Sink<Row> {
+public class MySqlUpsertSink implements Sink<String> {
 
     private static final long serialVersionUID = 1L;
 
@@ -114,7 +113,7 @@ public class MySqlUpsertSink implements Sink<Row> {
     }
 
     @Override
-    public SinkWriter<Row> createWriter(WriterInitContext context) throws IOException {
+    public SinkWriter<String> createWriter(WriterInitContext context) throws IOException {
         return new MySqlUpsertWriter(settings, table, refusals, context.getProcessingTimeService(),
                 context.getTaskInfo().getIndexOfThisSubtask());
     }

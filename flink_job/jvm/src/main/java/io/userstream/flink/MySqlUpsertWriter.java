@@ -22,7 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The writer of one {@link MySqlUpsertSink} subtask. See the sink for the guarantees. */
-final class MySqlUpsertWriter implements SinkWriter<Row> {
+final class MySqlUpsertWriter implements SinkWriter<String> {
 
     private static final Logger LOG = LoggerFactory.getLogger(MySqlUpsertWriter.class);
     private static final String DRIVER = "com.mysql.cj.jdbc.Driver";
@@ -43,6 +43,8 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
     private final int subtask;
     private final Upsert upsert;
     private final Upsert rejectUpsert;
+    /** Columns of the rejects table that hold raw message bytes, sent as base64. */
+    private final int[] rejectBytesColumns;
 
     /**
      * Profiles and rejects waiting for the next flush, in arrival order. Every version of a user
@@ -64,6 +66,8 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
         this.subtask = subtask;
         this.upsert = Upsert.of(table);
         this.rejectUpsert = Upsert.of(refusals.rejects);
+        this.rejectBytesColumns = new int[] {refusals.rejects.index("message_key"),
+            refusals.rejects.index("message_value")};
         LOG.info("writer {} for table {} opened: batches of up to {} rows, flushed every {} ms "
                 + "and on every checkpoint", subtask, table.name, settings.batchRows,
                 settings.flushIntervalMillis);
@@ -124,17 +128,20 @@ final class MySqlUpsertWriter implements SinkWriter<Row> {
     }
 
     @Override
-    public void write(Row input, Context context) throws IOException, InterruptedException {
-        if (input.getField(0) != null) {
-            // A valid profile: one JSON array in the first field, see PackedRow.
-            profiles.add(PackedRow.unpack((String) input.getField(0), table.columns.length));
-        } else {
-            // A rejected message: the rejects table's columns after the empty first field.
-            Row reject = new Row(input.getArity() - 1);
-            for (int i = 1; i < input.getArity(); i++) {
-                reject.setField(i - 1, input.getField(i));
+    public void write(String batch, Context context) throws IOException, InterruptedException {
+        int start = 0;
+        while (start < batch.length()) {
+            int end = batch.indexOf('\n', start);
+            if (end < 0) {
+                end = batch.length();
             }
-            rejects.add(reject);
+            if (batch.charAt(start) == PackedRow.REJECT_MARK) {
+                rejects.add(PackedRow.unpackReject(batch, start + 1, end,
+                        refusals.rejects.columns.length, rejectBytesColumns));
+            } else {
+                profiles.add(PackedRow.unpack(batch, start, end, table.columns.length));
+            }
+            start = end + 1;
         }
         if (profiles.size() + rejects.size() >= settings.batchRows) {
             flushBuffer();

@@ -1,26 +1,40 @@
 package io.userstream.flink;
 
+import java.util.Base64;
+
 import org.apache.flink.types.Row;
 
 /**
  * Unpacks a row that the Python stage sent as one JSON array of scalars.
  *
- * <p>Handing the JVM one string per profile instead of a row of 52 fields saves a conversion
- * per field between the embedded Python interpreter and Java, which is most of the cost of
- * crossing. Elements are strings, integers or null; an integer becomes an Integer when it fits
- * and a Long otherwise.
+ * <p>Handing the JVM one string per batch of messages instead of a row of 52 fields per message
+ * saves a conversion per field between the embedded Python interpreter and Java, which is most
+ * of the cost of crossing. Elements are strings, integers or null; an integer becomes an Integer
+ * when it fits and a Long otherwise. A rejected message's line starts with {@link #REJECT_MARK},
+ * and its key and value are base64 strings.
  */
 final class PackedRow {
 
+    /** The first character of a rejected message's line; a profile's line starts with '['. */
+    static final char REJECT_MARK = 'R';
+
     private final String text;
+    private final int end;
     private int position;
 
-    private PackedRow(String text) {
+    private PackedRow(String text, int start, int end) {
         this.text = text;
+        this.position = start;
+        this.end = end;
     }
 
     static Row unpack(String json, int arity) {
-        PackedRow parser = new PackedRow(json);
+        return unpack(json, 0, json.length(), arity);
+    }
+
+    /** Unpacks the JSON array in {@code text} from {@code start} up to {@code end}. */
+    static Row unpack(String text, int start, int end, int arity) {
+        PackedRow parser = new PackedRow(text, start, end);
         Row row = new Row(arity);
         parser.expect('[');
         for (int index = 0; index < arity; index++) {
@@ -30,20 +44,40 @@ final class PackedRow {
             row.setField(index, parser.value());
         }
         parser.expect(']');
+        parser.skipSpaces();
+        if (parser.position != end) {
+            throw new IllegalArgumentException("packed row: " + (end - parser.position)
+                    + " characters after the " + arity + " expected values");
+        }
+        return row;
+    }
+
+    /**
+     * Unpacks a rejected message's columns, decoding the base64 strings at
+     * {@code bytesIndexes} (key and value) to bytes.
+     */
+    static Row unpackReject(String text, int start, int end, int arity, int... bytesIndexes) {
+        Row row = unpack(text, start, end, arity);
+        for (int index : bytesIndexes) {
+            Object value = row.getField(index);
+            if (value != null) {
+                row.setField(index, Base64.getDecoder().decode((String) value));
+            }
+        }
         return row;
     }
 
     private void skipSpaces() {
-        while (position < text.length() && text.charAt(position) == ' ') {
+        while (position < end && text.charAt(position) == ' ') {
             position++;
         }
     }
 
     private void expect(char wanted) {
         skipSpaces();
-        if (position >= text.length() || text.charAt(position) != wanted) {
+        if (position >= end || text.charAt(position) != wanted) {
             throw new IllegalArgumentException("packed row: expected '" + wanted
-                    + "' at character " + position + " of " + text.length());
+                    + "' at character " + position + " of " + end);
         }
         position++;
     }
@@ -62,7 +96,7 @@ final class PackedRow {
         if (first == '-') {
             position++;
         }
-        while (position < text.length() && Character.isDigit(text.charAt(position))) {
+        while (position < end && Character.isDigit(text.charAt(position))) {
             position++;
         }
         long number = Long.parseLong(text, start, position, 10);
