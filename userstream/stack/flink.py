@@ -131,8 +131,11 @@ def _slots_per_taskmanager(config: Config) -> int:
     return max(1, -(-config.job_parallelism // max(1, config.taskmanagers)))
 
 
-def start(config: Config) -> None:
-    """Start the JobManager and the TaskManagers, each in the foreground of its own session."""
+def start(config: Config) -> list[str]:
+    """Start the JobManager and the TaskManagers, each in the foreground of its own session.
+
+    Returns the names of the TaskManagers this call started; the others were running.
+    """
     write_conf(config)
     if not process.running_pid(config, "flink-jobmanager"):
         process.require_free_port("127.0.0.1", config.flink_port, "USERSTREAM_FLINK_URL")
@@ -142,16 +145,19 @@ def start(config: Config) -> None:
                       env=flink_env(config))
     if config.taskmanagers < 1:
         raise process.StackError("USERSTREAM_TASKMANAGERS must be 1 or more")
+    started = []
     for name in config.taskmanager_names:
         if not process.running_pid(config, name):
             process.start(config, name,
                           ["bash", str(FLINK_HOME / "bin" / "taskmanager.sh"),
                            "start-foreground"], env=flink_env(config))
+            started.append(name)
     slots = config.taskmanagers * _slots_per_taskmanager(config)
     process.wait_until(lambda: _slots(config) >= slots,
                        f"Flink cluster at {config.flink_url} with {config.taskmanagers} "
                        f"registered TaskManager(s)", 90,
                        process.log_file(config, "flink-taskmanager"), config, "flink-jobmanager")
+    return started
 
 
 def stop(config: Config) -> None:

@@ -26,9 +26,15 @@ def up(config: Config, submit: bool = True) -> None:
     if "registry" in config.services:
         registry.start(config)
     registry.ensure_registered(config)
-    if "flink" in config.services:
-        flink.start(config)
+    started = flink.start(config) if "flink" in config.services else []
     if submit:
+        reused = "flink" in config.services and set(started) != set(config.taskmanager_names)
+        if reused and flink.active_job(config) is None:
+            # TaskManagers that were already running may contain the Python modules of an
+            # earlier job (thread mode), which the new job would run instead of its own.
+            log.info("restarting the running TaskManagers before the job is submitted, so it "
+                     "imports the current Python code")
+            flink.restart_taskmanagers(config)
         flink.submit_job(config)
     log.info("stack is up; Flink web UI at %s", config.flink_url)
 
