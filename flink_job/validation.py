@@ -20,6 +20,7 @@ import fastavro
 
 from flink_job.avro_reader import RecordReader, compile_reader
 from userstream.contract import Contract, FieldSpec
+from userstream.generated import GeneratedNames
 
 MAGIC_BYTE = 0
 HEADER_SIZE = 5  # magic byte + 4-byte big-endian schema id (Confluent wire format)
@@ -112,6 +113,7 @@ class MessageValidator:
             (spec.name, position[spec.name], spec.not_after, position.get(spec.not_after))
             for spec in contract.fields if spec.not_after
         )
+        self._accept = compile_acceptor(contract.fields, self._fields)
 
     def validate(self, key: bytes | None, value: bytes | None) -> ValidProfile | Rejection:
         decoded = self.decode(value)
@@ -155,6 +157,16 @@ class MessageValidator:
 
     def check(self, key: bytes | None, record: dict, schema_id: int) -> ValidProfile | Rejection:
         """Check and normalise a decoded record against the contract."""
+        try:
+            accepted = self._accept(record.get)
+        except Exception:  # the full check below gets the same value and reports the error
+            accepted = None
+        if accepted is not None:
+            position = self._user_id_position
+            user_id = accepted[position] if position is not None else None
+            if not (self._order_rules and self._check_order(accepted)) \
+                    and not _check_key(key, user_id):
+                return ValidProfile(accepted, schema_id)
         values = []
         reasons = []
         get = record.get
@@ -188,6 +200,91 @@ class MessageValidator:
                     f"{later.isoformat()}; {earlier_name} must not be later",
                 ))
         return reasons
+
+
+def compile_acceptor(specs: tuple[FieldSpec, ...], fields: tuple) -> Callable:
+    """Return a function of `record.get` that returns the normalised values of a valid record.
+
+    The function returns None as soon as a field might fail its check, and the full check
+    then finds the reasons. For the common valid message it replaces a call and a result
+    tuple per field with inline tests: plain strings, integers and enum symbols in their
+    contract spelling are tested inline, and other kinds call their check from `fields`. It
+    accepts a value only where that check returns the same value with no reason.
+    """
+    source = GeneratedNames({"_str": str, "_int": int})
+    lines = ["def accept(get):"]
+    results = []
+    for spec, (name, absent, check) in zip(specs, fields):
+        value = source.local()
+        results.append(value)
+        lines.append(f"    {value} = get({source.constant(name)}, {source.constant(absent)})")
+        if spec.kind == "string" and spec.format is None and name != "address":
+            lines += _accept_string(spec, value)
+        elif spec.kind == "int" and _plain_bound(spec.minimum) and _plain_bound(spec.maximum):
+            lines += _accept_int(spec, value)
+        elif spec.kind == "enum":
+            # The symbol the check returns for each exact contract spelling.
+            folded = {symbol.casefold(): symbol for symbol in spec.symbols}
+            exact = {symbol: folded[symbol.casefold()] for symbol in spec.symbols
+                     if symbol == symbol.strip()}
+            lines += [f"    if {value}.__class__ is _str:",
+                      f"        {value} = {source.constant(exact)}.get({value})",
+                      f"        if {value} is None:",
+                      "            return None",
+                      *_accept_null(spec, value)]
+        else:
+            reason = source.local()
+            lines += [f"    {value}, {reason} = {source.constant(check)}({value})",
+                      f"    if {reason} is not None:",
+                      "        return None"]
+    lines.append(f"    return ({', '.join(results)},)")
+    code = "\n".join(lines) + "\n"
+    exec(compile(code, "<profile acceptor>", "exec"), source.names)
+    return source.names["accept"]
+
+
+def _plain_bound(bound: Any) -> bool:
+    return bound is None or (bound.__class__ is int)
+
+
+def _accept_null(spec: FieldSpec, value: str) -> list[str]:
+    """Return the lines that accept None for a nullable field and reject other values."""
+    if spec.nullable:
+        return [f"    elif {value} is not None:", "        return None"]
+    return ["    else:", "        return None"]
+
+
+def _accept_string(spec: FieldSpec, value: str) -> list[str]:
+    lines = [f"    if {value}.__class__ is _str:", f"        {value} = {value}.strip()"]
+    if spec.nullable:
+        lines += [f"        if not {value}:", f"            {value} = None"]
+        limit = "        elif "
+    else:
+        lines += [f"        if not {value}:", "            return None"]
+        limit = "        if "
+    if spec.max_length is not None:
+        lines += [f"{limit}len({value}) > {spec.max_length}:", "            return None"]
+        limit = "        elif "
+    if spec.max_bytes is not None:
+        # At most 4 UTF-8 bytes per character, so only a long string needs encoding.
+        lines += [f"{limit}len({value}) * 4 > {spec.max_bytes} "
+                  f"and len({value}.encode('utf-8')) > {spec.max_bytes}:",
+                  "            return None"]
+    return lines + _accept_null(spec, value)
+
+
+def _accept_int(spec: FieldSpec, value: str) -> list[str]:
+    lines = [f"    if {value}.__class__ is _int:"]
+    tests = []
+    if spec.minimum is not None:
+        tests.append(f"{value} < {spec.minimum}")
+    if spec.maximum is not None:
+        tests.append(f"{value} > {spec.maximum}")
+    if tests:
+        lines += [f"        if {' or '.join(tests)}:", "            return None"]
+    else:
+        lines.append("        pass")
+    return lines + _accept_null(spec, value)
 
 
 class _UtcClock:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from decimal import Decimal
 
 import fastavro
 import pytest
 
 from flink_job.validation import MessageValidator, Rejection, SchemaNotFound, ValidProfile
+from producer import invalid
+from producer.generator import ProfileGenerator
+from producer.publisher import encode_message
+from producer.serializer import WireSerializer
 from tests.profiles import frame, valid_profile
 
 SCHEMA_ID = 7
@@ -267,3 +272,71 @@ def test_long_rejected_value_is_cut_in_reason(validator, contract):
     outcome = validator.validate(b"1001", message)
     assert codes(outcome) == {"gender:invalid_enum"}
     assert len(outcome.reasons_json()) < 500
+
+
+# Values that sit on either side of a check's rules, tried in every field of a record. The
+# generated acceptor must agree with the full check on each of them.
+EDGE_VALUES = (
+    None, "", "  ", " padded ", "x" * 80, "x" * 300, "\u00e9" * 30, "\u00e9" * 300,
+    "\U0001f600" * 100, "Male", "male", " Female ", "Other", "unknown", "line\nbreak",
+    "a@b.example", "A@B.EXAMPLE", "not an email", "https://example.org", "ftp://x",
+    "+1 (555) 010-9999", "12", "2024-02-29", "2024-02-29T10:00:00", "12.50", "1e3",
+    -1, 0, 1, 17, 130, 2**31, 2**63, True, 1.5, b"bytes",
+    dt.date(1990, 5, 6), dt.date(2999, 1, 1), dt.datetime(2024, 1, 2, 3, 4, 5),
+    dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), Decimal("12.5"),
+    Decimal("12.555"), Decimal("99999999999"), Decimal("NaN"),
+)
+
+
+def bounds_of(spec) -> tuple:
+    """Return values just inside and just outside a field's length and range limits."""
+    values = []
+    for limit in (spec.max_length, spec.max_bytes):
+        if limit is not None:
+            values += ["x" * limit, "x" * (limit + 1), " " + "x" * limit + " ",
+                       "\u00e9" * (limit // 2), "\u00e9" * (limit // 2 + 1)]
+    for bound in (spec.minimum, spec.maximum):
+        if isinstance(bound, int):
+            values += [bound - 1, bound, bound + 1]
+    values += [symbol.upper() for symbol in spec.symbols]
+    return tuple(values)
+
+
+def test_acceptor_agrees_with_full_check(validator, contract):
+    """Every field set to every edge value: the same ValidProfile or Rejection either way."""
+    full = MessageValidator(contract, validator._lookup_schema)
+    full._accept = lambda get: None
+    record = valid_profile()
+    records = [record]
+    for spec in contract.fields:
+        for value in EDGE_VALUES + bounds_of(spec):
+            records.append({**record, spec.name: value})
+        records.append({key: item for key, item in record.items() if key != spec.name})
+    accepted = 0
+    for changed in records:
+        for key in (b"1001", b"other", None):
+            expected = full.check(key, changed, SCHEMA_ID)
+            assert validator.check(key, changed, SCHEMA_ID) == expected, (key, changed)
+            accepted += isinstance(expected, ValidProfile)
+    # The comparison covers both outcomes in quantity.
+    assert accepted > 500
+    assert len(records) * 3 - accepted > 5000
+
+
+def test_acceptor_agrees_on_generated_messages(validator, contract):
+    """Profiles as the producer sends them, half broken on purpose with every kind."""
+    full = MessageValidator(contract, validator._lookup_schema)
+    full._accept = lambda get: None
+    generator = ProfileGenerator(seed=5)
+    serializer = WireSerializer(contract.schema, SCHEMA_ID)
+    rng = random.Random(5)
+    outcomes = set()
+    for _ in range(3000):
+        profile = generator.next_profile()
+        kind = invalid.choose_kind(rng) if rng.random() < 0.5 else None
+        value = encode_message(serializer, profile, kind)
+        key = str(profile["user_id"]).encode("ascii")
+        expected = full.validate(key, value)
+        assert validator.validate(key, value) == expected, (kind, profile["user_id"])
+        outcomes.add(type(expected))
+    assert outcomes == {ValidProfile, Rejection}
