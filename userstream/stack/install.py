@@ -56,16 +56,21 @@ def ensure_jars(config: Config) -> None:
     # them instead of leaving the jars of the old one on the class path. Jars prebuilt
     # without Maven at hand (the container image) are kept as they are.
     stamp = lib / "stack-pom.sha256"
-    wanted = hashlib.sha256(STACK_POM.read_bytes()).hexdigest()
+    expected = hashlib.sha256(STACK_POM.read_bytes()).hexdigest()
     stale = (shutil.which("mvn") is not None
-             and (not stamp.exists() or stamp.read_text().strip() != wanted))
+             and (not stamp.exists() or stamp.read_text().strip() != expected))
     if kafka_missing or not lib.joinpath("flink").is_dir() or stale:
+        # Resolved into a folder of its own first, so a failed run keeps the jars in use.
+        staging = lib / "resolving"
+        shutil.rmtree(staging, ignore_errors=True)
+        _maven(STACK_POM, "Kafka and Flink connector jars", f"-Dstack.lib={staging}")
         for folder in ("kafka", "flink"):
             shutil.rmtree(lib / folder, ignore_errors=True)
-        _maven(STACK_POM, "Kafka and Flink connector jars", f"-Dstack.lib={lib}")
+            staging.joinpath(folder).rename(lib / folder)
+        staging.rmdir()
     if stale:
         stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(wanted + "\n")
+        stamp.write_text(expected + "\n")
     extension = lib / "userstream-flink.jar"
     # A prebuilt jar (as in the container image, which has no Maven) is kept as it is.
     outdated = (shutil.which("mvn") is not None and extension.exists()
