@@ -184,6 +184,14 @@ def _slots(config: Config) -> int:
     return overview.get("slots-total", 0) if overview else 0
 
 
+def any_job_active(config: Config) -> bool | None:
+    """Return whether any job on the cluster is not finished, or None if it did not answer."""
+    overview = rest_get(config, "/jobs/overview")
+    if overview is None:
+        return None
+    return any(job.get("state") in ACTIVE_STATES for job in overview.get("jobs", []))
+
+
 def active_job(config: Config) -> dict | None:
     """Return the overview of the job with the configured name that is not finished."""
     overview = rest_get(config, "/jobs/overview")

@@ -28,15 +28,32 @@ def up(config: Config, submit: bool = True) -> None:
     registry.ensure_registered(config)
     started = flink.start(config) if "flink" in config.services else []
     if submit:
-        reused = "flink" in config.services and set(started) != set(config.taskmanager_names)
-        if reused and flink.active_job(config) is None:
-            # TaskManagers that were already running may contain the Python modules of an
-            # earlier job (thread mode), which the new job would run instead of its own.
-            log.info("restarting the running TaskManagers before the job is submitted, so it "
-                     "imports the current Python code")
-            flink.restart_taskmanagers(config)
+        if set(started) != set(config.taskmanager_names):
+            _refresh_taskmanagers(config)
         flink.submit_job(config)
     log.info("stack is up; Flink web UI at %s", config.flink_url)
+
+
+def _refresh_taskmanagers(config: Config) -> None:
+    """Restart TaskManagers that ran before this `up`, unless a job still uses them.
+
+    In thread mode a TaskManager keeps the Python modules of the first job it ran, so a new
+    job on it would run that job's code instead of the current code.
+    """
+    if "flink" not in config.services:
+        if flink.active_job(config) is None:
+            log.warning("the TaskManagers of %s keep the Python modules they imported first; "
+                        "if the job's code changed, restart them before the job runs "
+                        "(docs/deploy.md)", config.flink_url)
+        return
+    active = flink.any_job_active(config)
+    if active is None:
+        log.warning("Flink at %s did not list its jobs, so the running TaskManagers are kept; "
+                    "if the job's code changed, run `userstream job upgrade`", config.flink_url)
+    elif not active:
+        log.info("restarting the running TaskManagers before the job is submitted, so it "
+                 "imports the current Python code")
+        flink.restart_taskmanagers(config)
 
 
 def down(config: Config) -> None:
