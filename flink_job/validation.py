@@ -226,7 +226,7 @@ def compile_acceptor(specs: tuple[FieldSpec, ...], fields: tuple) -> Callable:
             # The symbol the check returns for each exact contract spelling.
             folded = {symbol.casefold(): symbol for symbol in spec.symbols}
             exact = {symbol: folded[symbol.casefold()] for symbol in spec.symbols
-                     if symbol == symbol.strip()}
+                     if symbol and symbol == symbol.strip()}
             lines += [f"    if {value}.__class__ is _str:",
                       f"        {value} = {source.constant(exact)}.get({value})",
                       f"        if {value} is None:",

@@ -71,6 +71,15 @@ def test_zero_brokers_rejected(tmp_path):
         Config.load({"USERSTREAM_HOME": str(tmp_path), "USERSTREAM_KAFKA_BROKERS": "0"})
 
 
+@pytest.mark.parametrize("name, value", [
+    ("USERSTREAM_BATCH_MESSAGES", "0"), ("USERSTREAM_BATCH_MESSAGES", "3000000000"),
+    ("USERSTREAM_BATCH_LINGER_MS", "-1"), ("USERSTREAM_BATCH_LINGER_MS", "600000"),
+])
+def test_batch_limit_out_of_range_rejected(tmp_path, name, value):
+    with pytest.raises(ValueError, match=f"{name}={value} is invalid; set it from"):
+        Config.load({"USERSTREAM_HOME": str(tmp_path), name: value})
+
+
 def test_broker_data_of_other_size_rejected(tmp_path):
     single = Config.load({"USERSTREAM_HOME": str(tmp_path)})
     single.path("kafka", "data").mkdir(parents=True)

@@ -185,10 +185,12 @@ class Config:
         if values["kafka_brokers"] < 1:
             raise ValueError(f"USERSTREAM_KAFKA_BROKERS={values['kafka_brokers']} must be 1 or "
                              "more")
-        if values["batch_messages"] < 1 or values["batch_linger_ms"] < 0:
-            raise ValueError(
-                f"USERSTREAM_BATCH_MESSAGES={values['batch_messages']} must be 1 or more and "
-                f"USERSTREAM_BATCH_LINGER_MS={values['batch_linger_ms']} 0 or more")
+        if not 1 <= values["batch_messages"] <= 100_000:
+            raise ValueError(f"USERSTREAM_BATCH_MESSAGES={values['batch_messages']} is invalid; "
+                             "set it from 1 to 100000")
+        if not 0 <= values["batch_linger_ms"] <= 60_000:
+            raise ValueError(f"USERSTREAM_BATCH_LINGER_MS={values['batch_linger_ms']} is invalid; "
+                             "set it from 0 to 60000")
         if "kafka" in values["services"] and "," not in values["kafka_bootstrap"]:
             # Clients list every local broker, so they connect while any one of them is down.
             values["kafka_bootstrap"] = ",".join(

@@ -67,6 +67,15 @@ final class PackedRow {
         return row;
     }
 
+    /** Returns the character at {@code index}, failing at or past the end of the line. */
+    private char charAt(int index) {
+        if (index >= end) {
+            throw new IllegalArgumentException("packed row: the line ends at character " + end
+                    + " inside a value");
+        }
+        return text.charAt(index);
+    }
+
     private void skipSpaces() {
         while (position < end && text.charAt(position) == ' ') {
             position++;
@@ -84,11 +93,11 @@ final class PackedRow {
 
     private Object value() {
         skipSpaces();
-        char first = text.charAt(position);
+        char first = charAt(position);
         if (first == '"') {
             return string();
         }
-        if (text.startsWith("null", position)) {
+        if (position + 4 <= end && text.startsWith("null", position)) {
             position += 4;
             return null;
         }
@@ -111,7 +120,7 @@ final class PackedRow {
         StringBuilder out = null;
         int start = position;
         while (true) {
-            char c = text.charAt(position);
+            char c = charAt(position);
             if (c == '"') {
                 String plain = text.substring(start, position);
                 position++;
@@ -125,7 +134,7 @@ final class PackedRow {
                 out = new StringBuilder();
             }
             out.append(text, start, position);
-            char escaped = text.charAt(position + 1);
+            char escaped = charAt(position + 1);
             position += 2;
             switch (escaped) {
                 case 'n' -> out.append('\n');
@@ -134,6 +143,7 @@ final class PackedRow {
                 case 'b' -> out.append('\b');
                 case 'f' -> out.append('\f');
                 case 'u' -> {
+                    charAt(position + 3);
                     out.append((char) Integer.parseInt(text, position, position + 4, 16));
                     position += 4;
                 }
