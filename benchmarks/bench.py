@@ -398,6 +398,7 @@ def spread(values: list[float]) -> dict:
 def run(config: Config, records: int, runs: int, latency_seconds: int) -> dict:
     run_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S")
     results: dict = {"records": records, "runs": runs}
+    results["date"] = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
     log.info("generator: %s records per run", min(records, 50_000))
     generator = [generator_rates(config, min(records, 50_000)) for _ in range(runs)]
     results["generator"] = {key: spread([item[key] for item in generator])
@@ -505,7 +506,7 @@ def page(results: dict, command: str) -> str:
         "# Benchmarks",
         "",
         f"- Command: `{command}`",
-        f"- Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- Date: {results['date']}",
         f"- Machine: {machine()}",
         f"- Versions: {versions()}",
         f"- Figures: median of {results['runs']} runs, with the lowest and highest in brackets.",
@@ -613,6 +614,21 @@ def targets(results: dict) -> list[str]:
     return lines + ["", limits(results)]
 
 
+def half_ceiling_budget(results: dict) -> str:
+    """Return the CPU that half the INSERT ceiling would take at this run's costs per row."""
+    rate = results["pipeline"]["median"]
+    target = results["insert"]["median"] / 2
+    database = results["pipeline_cpu"].get("mysql", 0) / rate * target
+    python = results["per_record"]["total"] / 1e6 * target * 100
+    return (
+        f"Half the INSERT ceiling is {target:,.0f} records/s. At this run's cost per row, "
+        f"MariaDB alone would then use {database:.0f}% of a core and the job's Python "
+        f"{python:.0f}% ({results['per_record']['total']:.0f} µs a message), together "
+        f"{database + python:.0f}% of the 200% this machine has, before Kafka, the JVMs and the "
+        "sink take their share."
+    )
+
+
 def limits(results: dict) -> str:
     """Return the page's section on what limits the pipeline, with this run's figures."""
     cpu = results["pipeline_cpu"]
@@ -633,6 +649,7 @@ def limits(results: dict) -> str:
         "most of the sink's CPU time.",
         "The ceilings load finished rows with MariaDB's own client, with no Kafka, no decoding "
         "and no Flink in between, so they bound what any pipeline on this machine can reach.",
+        half_ceiling_budget(results),
         "The Python stage takes messages in batches of up to 500 (one call per batch); PyFlink's "
         "fixed cost per call had been about as large as decoding a message.",
         "A message waits up to 10 ms for its batch of messages to fill, then for the Python "
