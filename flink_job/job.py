@@ -5,8 +5,8 @@ consecutive messages. It decodes each one with its writer schema from the regist
 checks and normalises it against the contract (flink_job.validation). Valid profiles are upserted into `users` by user_id. Every
 other message goes to `user_rejects`, keyed by topic, partition and offset.
 
-Offsets are committed only on completed checkpoints, and both MySQL sinks flush on every
-checkpoint. So a restart replays at most the messages after the last checkpoint, and the
+Offsets are committed only on completed checkpoints, and the batching step and the MySQL
+sink both hand on everything they hold before every checkpoint. So a restart replays at most the messages after the last checkpoint, and the
 replayed writes are idempotent upserts; a replayed older version of a profile never
 overwrites a newer one (io.userstream.flink.MySqlUpsertSink).
 
@@ -36,7 +36,7 @@ from userstream.config import Config
 from userstream.contract import Contract, load_contract
 
 log = logging.getLogger(__name__)
-# A batch is also emitted once it holds this many bytes of messages.
+# A batch is also emitted once its messages reach this many bytes.
 BATCH_BYTES = 4 << 20
 
 class ValidateProfiles(ProcessFunction):

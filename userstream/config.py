@@ -25,7 +25,7 @@ class Setting:
     help: str
 
 
-# The one place for defaults. docs/configuration.md and the README table are checked against it.
+# The one place for defaults. tests/test_config.py checks that the README names each variable.
 SETTINGS = (
     Setting("home", "USERSTREAM_HOME", str(PROJECT_ROOT / ".stack"),
             "folder for all local-stack state: data, logs, PID files, jars"),
