@@ -17,8 +17,8 @@ from userstream.contract import Contract
 # the exact digits arrive unchanged.
 SOURCE_COLUMNS = ("kafka_partition", "kafka_offset", "schema_id")
 
-# What the source emits for each Kafka record: one byte array of its position, raw key and raw
-# value (io.userstream.flink.KafkaMessageDeserializer), joined into batches of consecutive
+# The source's element type: one byte array per Kafka record with its position, raw key and
+# raw value (io.userstream.flink.KafkaMessageDeserializer), joined into batches of consecutive
 # records (io.userstream.flink.MessageBatcher). `messages` reads a batch.
 MESSAGE_TYPE = Types.PRIMITIVE_ARRAY(Types.BYTE())
 
@@ -31,7 +31,7 @@ REJECT_KEY = ("topic", "kafka_partition", "kafka_offset")
 # What the Python stage emits for a batch: one line per message, in the batch's order. A valid
 # profile is a JSON array (its fields in contract order, then partition, offset and schema id);
 # a rejected message is REJECT_MARK and a JSON array of REJECT_COLUMNS, with key and value in
-# base64. JSON escapes every control character inside strings, so a line holds no newline.
+# base64. JSON escapes every control character inside strings, so a line contains no newline.
 # io.userstream.flink.PackedRow reads the lines in the sink. One string per batch converts far
 # faster than a row of 52 fields per message.
 OUTPUT_TYPE = Types.STRING()
@@ -46,7 +46,7 @@ def messages(batch: bytes):
     topics = {}
     position = 0
     size = len(batch)
-    head, length = _HEAD.unpack_from, _LENGTH.unpack_from
+    head = _HEAD.unpack_from
     while position < size:
         partition, offset, topic_length = head(batch, position)
         position += 14
@@ -55,19 +55,18 @@ def messages(batch: bytes):
         if topic is None:
             topic = topics[raw_topic] = raw_topic.decode()
         position += topic_length
-        (key_length,) = length(batch, position)
-        position += 4
-        key = None
-        if key_length >= 0:
-            key = batch[position:position + key_length]
-            position += key_length
-        (value_length,) = length(batch, position)
-        position += 4
-        value = None
-        if value_length >= 0:
-            value = batch[position:position + value_length]
-            position += value_length
+        key, position = _field(batch, position)
+        value, position = _field(batch, position)
         yield topic, partition, offset, key, value
+
+
+def _field(batch: bytes, position: int) -> tuple[bytes | None, int]:
+    """Return the length-prefixed bytes at `position` (None for length -1) and the next position."""
+    (size,) = _LENGTH.unpack_from(batch, position)
+    position += 4
+    if size < 0:
+        return None, position
+    return batch[position:position + size], position + size
 
 
 def envelope(topic: str, partition: int, offset: int, key: bytes | None,

@@ -302,10 +302,16 @@ def bounds_of(spec) -> tuple:
     return tuple(values)
 
 
-def test_acceptor_agrees_with_full_check(validator, contract):
+@pytest.fixture
+def full(validator, contract):
+    """The validator with its acceptor switched off, so every record takes the full check."""
+    without_acceptor = MessageValidator(contract, validator._lookup_schema)
+    without_acceptor._accept = lambda get: None
+    return without_acceptor
+
+
+def test_acceptor_agrees_with_full_check(validator, full, contract):
     """Every field set to every edge value: the same ValidProfile or Rejection either way."""
-    full = MessageValidator(contract, validator._lookup_schema)
-    full._accept = lambda get: None
     record = valid_profile()
     records = [record]
     for spec in contract.fields:
@@ -323,10 +329,8 @@ def test_acceptor_agrees_with_full_check(validator, contract):
     assert len(records) * 3 - accepted > 5000
 
 
-def test_acceptor_agrees_on_generated_messages(validator, contract):
+def test_acceptor_agrees_on_generated_messages(validator, full, contract):
     """Profiles as the producer sends them, half broken on purpose with every kind."""
-    full = MessageValidator(contract, validator._lookup_schema)
-    full._accept = lambda get: None
     generator = ProfileGenerator(seed=5)
     serializer = WireSerializer(contract.schema, SCHEMA_ID)
     rng = random.Random(5)
