@@ -623,7 +623,7 @@ def half_ceiling_budget(results: dict) -> str:
     return (
         f"Half the INSERT ceiling is {target:,.0f} records/s. At this run's cost per row, "
         f"MariaDB alone would then use {database:.0f}% of a core and the job's Python "
-        f"{python:.0f}% ({results['per_record']['total']:.0f} µs a message), together "
+        f"{python:.0f}% ({results['per_record']['total']:.0f} µs a message). Together that is "
         f"{database + python:.0f}% of the 200% this machine has, before Kafka, the JVMs and the "
         "sink take their share."
     )

@@ -136,11 +136,11 @@ def test_port_held_by_connection_taken():
         server.listen()
         client.bind(("127.0.0.1", 0))
         client.connect(server.getsockname())
-        held = client.getsockname()[1]
-        assert not process.port_open("127.0.0.1", held)
+        client_port = client.getsockname()[1]
+        assert not process.port_open("127.0.0.1", client_port)
         with pytest.raises(process.StackError) as raised:
-            process.require_free_port("127.0.0.1", held, "USERSTREAM_MYSQL_PORT")
-    assert f"port {held} on 127.0.0.1 is already in use" in str(raised.value)
+            process.require_free_port("127.0.0.1", client_port, "USERSTREAM_MYSQL_PORT")
+    assert f"port {client_port} on 127.0.0.1 is already in use" in str(raised.value)
     assert "USERSTREAM_MYSQL_PORT" in str(raised.value)
 
 

@@ -30,7 +30,8 @@ pytestmark = pytest.mark.stack
 
 # Ports of the multi-node stack: brokers on 29192, 29194, 29196 (controllers one above each).
 # All fixed ports of the tests are below 32768, where Linux's range for connections' local
-# ports starts; a port inside it may be the local end of some connection when a broker binds it.
+# ports starts. A port inside that range may be the local end of a connection when a broker
+# binds it.
 CLUSTER_PORTS = {
     "USERSTREAM_KAFKA_BOOTSTRAP": "127.0.0.1:29192",
     "USERSTREAM_KAFKA_CONTROLLER_PORT": "29193",

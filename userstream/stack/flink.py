@@ -185,7 +185,7 @@ def _slots(config: Config) -> int:
 
 
 def any_job_active(config: Config) -> bool | None:
-    """Return whether any job on the cluster is not finished, or None if it did not answer."""
+    """Return whether any job on the cluster is not finished, or None if the REST call failed."""
     overview = rest_get(config, "/jobs/overview")
     if overview is None:
         return None

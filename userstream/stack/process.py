@@ -113,7 +113,7 @@ def require_free_port(host: str, port: int, setting: str) -> None:
     hint = (f"; ports {low} to {high} are the range this machine picks connections' local "
             "ports from, so a port outside it is a safer choice" if low <= port <= high else "")
     raise StackError(
-        f"port {port} on {host} is already in use ({reason}); stop the process that holds it "
+        f"port {port} on {host} is already in use ({reason}); stop the process that uses it "
         f"or choose another port with {setting}{hint}"
     )
 

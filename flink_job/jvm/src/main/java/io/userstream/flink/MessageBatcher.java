@@ -14,7 +14,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  *
  * <p>Each call into the embedded Python interpreter and each conversion of its arguments and
  * results has a fixed cost that, per message, is as large as decoding the message. A batch is
- * emitted when it holds {@code maxMessages} messages or {@code maxBytes} bytes, when
+ * emitted when it contains {@code maxMessages} messages or {@code maxBytes} bytes, when
  * {@code lingerMillis} have passed since its first message arrived, before every checkpoint
  * barrier, before a watermark and at the end of input. Because nothing stays buffered across a
  * barrier, the operator has no state: a checkpoint covers exactly the messages emitted before it.

@@ -15,7 +15,7 @@ import org.apache.flink.types.Row;
  */
 final class PackedRow {
 
-    /** The first character of a rejected message's line; a profile's line starts with '['. */
+    /** The first character of a rejected message's line. A profile's line starts with '['. */
     static final char REJECT_MARK = 'R';
 
     private final String text;
